@@ -1,0 +1,40 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make run   - create .venv, install gankit (pinned), train the default model, write samples + report
+#   make test  - same install if needed, then the test suite
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+GANKIT_DATA ?= $(abspath ../shared/data)
+export GANKIT_DATA
+# The embedded default trains on MNIST when its files are present, else on scikit-learn's digits.
+DATA := $(if $(wildcard $(GANKIT_DATA)/mnist/train-images-idx3-ubyte.gz),mnist,digits)
+RUN_DIR := runs/default
+
+.PHONY: install run test test-slow lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	@if [ -d $(RUN_DIR) ]; then rm -rf $(RUN_DIR).prev; mv $(RUN_DIR) $(RUN_DIR).prev; \
+		echo "previous run kept in $(RUN_DIR).prev"; fi
+	$(BIN)/gankit train --data $(DATA) --preset default --out $(RUN_DIR)
+	@echo "samples: $(RUN_DIR)/samples/  report: $(RUN_DIR)/report.md"
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check gankit tests bench
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

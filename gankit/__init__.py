@@ -1,0 +1,14 @@
+"""gankit: one PyTorch toolkit for Generative Adversarial Networks.
+
+Example:
+    >>> from gankit import ImageGAN, load
+    >>> gan = ImageGAN(preset="default").fit("digits", steps=2000, out="runs/digits")  # doctest: +SKIP
+    >>> gan = load("runs/digits"); images = gan.sample(64, seed=0)                     # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from gankit.errors import GankitError  # noqa: E402
+from gankit.tasks import ImageGAN, ToyGAN, load  # noqa: E402
+
+__all__ = ["GankitError", "ImageGAN", "ToyGAN", "__version__", "load"]

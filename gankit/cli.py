@@ -1,0 +1,189 @@
+"""The ``gankit`` command: train, resume, sample, info, presets.
+
+Every user-fixable problem surfaces as one line ``gankit: error: ...`` and exit status 2; an
+interrupted run exits with 130 after saving its checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gankit.errors import GankitError
+from gankit.train.engine import TrainingInterrupted
+
+# Options of the train command that map 1:1 onto TrainConfig fields: (flag, field, type, help).
+_TRAIN_OPTIONS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
+    ("--batch-size", "batch_size", int, "images per D/G update"),
+    ("--loss", "loss", str, "adversarial loss: nonsaturating, hinge, wasserstein, least-squares, rpgan"),
+    ("--lr-g", "lr_g", float, "generator learning rate"),
+    ("--lr-d", "lr_d", float, "discriminator learning rate (TTUR: set above --lr-g)"),
+    ("--n-critic", "n_critic", int, "D updates per G update"),
+    ("--r1", "r1_gamma", float, "R1 penalty weight gamma (0 = off)"),
+    ("--augment", "augment", str, "DiffAugment policy, e.g. translation,cutout,color"),
+    ("--seed", "seed", int, "seed for initialisation, data order and noise"),
+    ("--device", "device", str, "auto, cpu, cuda or mps"),
+    ("--precision", "precision", str, "fp32, bf16 or fp16 (fp16 needs CUDA)"),
+    ("--checkpoint-every", "checkpoint_every", int, "steps between checkpoints"),
+    ("--sample-every", "sample_every", int, "steps between sample grids"),
+    ("--log-every", "log_every", int, "steps between stats.jsonl lines"),
+)
+
+
+def _parse_set(items: Sequence[str]) -> dict[str, Any]:
+    """``--set key=value`` pairs; values are read as JSON when they parse, else kept as strings."""
+    values: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise GankitError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            values[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key] = raw
+    return values
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from gankit.tasks import TASKS
+
+    train = {field: getattr(args, field) for _, field, _, _ in _TRAIN_OPTIONS
+             if getattr(args, field) is not None}
+    overrides = _parse_set(args.set)
+    model = {k[len("model."):]: v for k, v in overrides.items() if k.startswith("model.")}
+    train.update({k: v for k, v in overrides.items() if not k.startswith("model.")})
+    cls = TASKS[args.task]
+    kwargs = {"resolution": args.resolution, "channels": args.channels} if args.task == "images" else {}
+    gan = cls(args.preset, model=model, **kwargs, **train)
+    gan.fit(args.data, steps=args.steps, out=args.out, quiet=args.quiet, tensorboard=args.tensorboard)
+    print(f"trained {gan.history['steps']} steps in {gan.history['seconds_this_run']:.0f} s; "
+          f"model, samples and report in {args.out}/ (see {args.out}/report.md)")
+
+
+def _cmd_resume(args: argparse.Namespace) -> None:
+    from gankit.tasks import TASKS
+    from gankit.io import read_config
+
+    config = read_config(args.run)
+    gan = TASKS[config["task"]].from_config(config)
+    gan.fit(None, steps=args.steps, out=args.run, resume=True, quiet=args.quiet)
+    print(f"run {args.run} now at step {gan.history['steps']}; report in {args.run}/report.md")
+
+
+def _cmd_sample(args: argparse.Namespace) -> None:
+    from gankit.tasks import load
+    from gankit.viz import save_image_grid, save_images, save_scatter
+
+    if args.grid is None and args.out_dir is None:
+        raise GankitError("say where samples go: --grid out.png and/or --out-dir folder/")
+    gan = load(args.model)
+    samples = gan.sample(args.n, seed=args.seed, ema=not args.no_ema)
+    if samples.dim() == 2:  # 2-D points
+        if args.grid:
+            save_scatter(samples, args.grid)
+        if args.out_dir:
+            raise GankitError("--out-dir writes images; this model makes 2-D points, use --grid")
+    else:
+        if args.grid:
+            save_image_grid(samples, args.grid)
+        if args.out_dir:
+            save_images(samples, args.out_dir)
+    written = " and ".join(str(p) for p in (args.grid, args.out_dir) if p)
+    print(f"wrote {args.n} samples (seed {args.seed}) to {written}")
+
+
+def _cmd_info(args: argparse.Namespace) -> None:
+    from gankit.io import read_config, read_json
+    from gankit.train.state import latest_checkpoint
+
+    config = read_config(args.model)
+    print(f"{args.model}: task {config['task']}, preset {config['preset']}, arch {config['arch']}, "
+          f"gankit {config['gankit_version']}")
+    print(f"data: {config['data'].get('name')} ({config['data'].get('size')} samples) from "
+          f"{config['data'].get('source')}")
+    print("model: " + ", ".join(f"{k}={v}" for k, v in config["model"].items()))
+    print("train: " + ", ".join(f"{k}={v}" for k, v in config["train"].items()))
+    checkpoint = latest_checkpoint(Path(args.model))
+    print(f"latest checkpoint: {checkpoint.name if checkpoint else 'none'}")
+    metrics = Path(args.model) / "metrics.json"
+    if metrics.is_file():
+        print("metrics: " + json.dumps(read_json(metrics)))
+
+
+def _cmd_presets(args: argparse.Namespace) -> None:
+    from gankit.tasks import TASKS
+
+    for task, cls in TASKS.items():
+        for name, preset in cls.presets.items():
+            default = " (default)" if name == cls.default_preset else ""
+            print(f"{task:7s} {name:10s}{default}\n        {preset.description}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gankit", description="Train, sample and inspect GANs.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a model", description="Train a GAN and write a model directory.")
+    train.add_argument("--data", default="digits",
+                       help="dataset: digits (embedded), mnist ($GANKIT_DATA/mnist), an image folder, "
+                            "or ring/grid with --task toy (default: digits)")
+    train.add_argument("--task", default="images", choices=("images", "toy"), help="what to generate")
+    train.add_argument("--preset", default=None, help="named configuration; see `gankit presets`")
+    train.add_argument("--out", default="runs/latest", help="run directory (default: runs/latest)")
+    train.add_argument("--steps", type=int, default=None, help="number of G updates (preset default)")
+    train.add_argument("--resolution", type=int, default=None, help="image size in pixels (default 32)")
+    train.add_argument("--channels", type=int, default=None, choices=(1, 3), help="1 gray, 3 RGB (default: data's)")
+    for flag, field, kind, text in _TRAIN_OPTIONS:
+        train.add_argument(flag, dest=field, type=kind, default=None, help=text)
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="any other training option (e.g. ema_beta=0.999) or model.KEY=VALUE")
+    train.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=_cmd_train)
+
+    resume = sub.add_parser("resume", help="continue an interrupted run",
+                            description="Continue a run from its newest checkpoint, bit for bit.")
+    resume.add_argument("run", help="run directory given to train --out")
+    resume.add_argument("--steps", type=int, default=None, help="new total number of steps")
+    resume.add_argument("--quiet", action="store_true", help="no progress bar")
+    resume.set_defaults(func=_cmd_resume)
+
+    sample = sub.add_parser("sample", help="draw samples from a model",
+                            description="Draw samples from a trained model directory.")
+    sample.add_argument("model", help="model directory")
+    sample.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--seed", type=int, default=0, help="same seed, same samples (default 0)")
+    sample.add_argument("--grid", default=None, help="write one PNG grid here")
+    sample.add_argument("--out-dir", default=None, help="write one PNG per sample into this folder")
+    sample.add_argument("--no-ema", action="store_true", help="use the raw generator, not its EMA")
+    sample.set_defaults(func=_cmd_sample)
+
+    info = sub.add_parser("info", help="describe a model directory")
+    info.add_argument("model", help="model directory")
+    info.set_defaults(func=_cmd_info)
+
+    presets = sub.add_parser("presets", help="list the named presets")
+    presets.set_defaults(func=_cmd_presets)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gankit`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except TrainingInterrupted as err:
+        print(f"gankit: {err}", file=sys.stderr)
+        return 130
+    except GankitError as err:
+        print(f"gankit: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,280 @@
+"""A small CNN digit classifier: the feature extractor and mode counter for MNIST-like data.
+
+Inception-v3 features say little about 28 x 28 grey digits, so MNIST GANs are scored with a
+classifier trained on the digits themselves: its penultimate layer gives the features for FD, KID
+and precision/recall, and its labels give the Stacked-MNIST mode counts. Two convolution blocks and
+two linear layers reach ~99 % MNIST test accuracy after two epochs on a laptop CPU.
+
+Input protocol: (B, 1, H, W) grey images in [-1, 1] (a tanh generator's range). Every input is
+resized to 28 x 28 with antialiased bilinear interpolation *inside the model*, so a 32-px generator
+and the 28-px MNIST test set are measured through the same resampling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gankit import __version__
+from gankit.errors import GankitError
+from gankit.io import FORMAT_VERSION, atomic_dir, load_module, read_config, save_module, write_json
+
+KIND = "digit-classifier"
+WEIGHTS_NAME = "classifier.safetensors"
+INPUT_SIZE = 28
+INPUT_PROTOCOL = "gray (B,1,H,W) in [-1,1] -> bilinear antialias 28x28"
+# config.json entries that are not DigitClassifierConfig fields.
+_HEADER_KEYS = {"task", "format_version", "kind", "gankit_version", "sha256", "weights"}
+_HEADER_KEYS |= {"input_protocol", "metadata"}
+
+
+@dataclass(frozen=True)
+class DigitClassifierConfig:
+    """Architecture of :class:`DigitClassifier`: all config.json needs to rebuild it."""
+
+    channels: tuple[int, int] = (32, 64)
+    feature_dim: int = 128
+    num_classes: int = 10
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> DigitClassifierConfig:
+        """Build from JSON values; an unknown key is an error that lists the valid ones."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - fields)
+        if unknown:
+            raise GankitError(
+                f"unknown digit-classifier config keys {unknown}; valid keys: {sorted(fields)}"
+            )
+        values = dict(values)
+        if "channels" in values:
+            values["channels"] = tuple(values["channels"])  # JSON turns tuples into lists
+        return cls(**values)
+
+
+class DigitClassifier(nn.Module):
+    """conv-pool, conv-pool, linear (features), linear (logits).
+
+    Example:
+        >>> model = DigitClassifier()
+        >>> images = torch.rand(4, 1, 32, 32) * 2 - 1       # a 32-px generator's output
+        >>> model.features(images).shape, model(images).shape
+        (torch.Size([4, 128]), torch.Size([4, 10]))
+    """
+
+    def __init__(self, config: DigitClassifierConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or DigitClassifierConfig()
+        c1, c2 = config.channels
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, c1, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 28 -> 14
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 14 -> 7
+        )
+        self.fc = nn.Linear(c2 * 7 * 7, config.feature_dim)
+        self.head = nn.Linear(config.feature_dim, config.num_classes)
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """Check (B, 1, H, W) in [-1, 1] and resize to 28 x 28 (the fixed input protocol)."""
+        if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 1:
+            shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images)
+            raise GankitError(
+                f"the digit classifier takes (B, 1, H, W) grey images, got {shape}; "
+                "add the channel axis with images[:, None]"
+            )
+        images = images.to(self.fc.weight.device, self.fc.weight.dtype)
+        # Catch [0, 255] inputs; a [0, 1] image cannot be told apart from a dark [-1, 1] one.
+        if images.numel() and images.abs().max() > 1.5:
+            raise GankitError(
+                f"the digit classifier takes images in [-1, 1], got values in "
+                f"[{images.min().item():.3g}, {images.max().item():.3g}]; "
+                "scale uint8 images with x / 127.5 - 1"
+            )
+        if images.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
+            images = F.interpolate(
+                images,
+                size=(INPUT_SIZE, INPUT_SIZE),
+                mode="bilinear",
+                antialias=True,
+                align_corners=False,
+            )
+        return images
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, feature_dim) penultimate features.
+
+        Taken before the ReLU: post-ReLU features have exact zeros and dead units, which make
+        the covariance in the Fréchet distance singular.
+        """
+        return self.fc(self.conv(self.prepare(images)).flatten(1))  # (B, c2, 7, 7) -> (B, c2*49)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, num_classes) logits."""
+        return self.head(F.relu(self.features(images)))
+
+
+def _as_images(images: Any) -> torch.Tensor:
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(images)
+    if not isinstance(images, torch.Tensor):
+        raise GankitError(f"images must be a torch tensor or numpy array, got {type(images)}")
+    return images.float()
+
+
+def train_digit_classifier(
+    images_float: Any,
+    labels: Any,
+    steps: int,
+    seed: int,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    config: DigitClassifierConfig | None = None,
+    device: str | torch.device = "cpu",
+    on_step: Callable[[int, float], None] | None = None,
+) -> DigitClassifier:
+    """Train a :class:`DigitClassifier` with Adam and cross-entropy; same seed → same weights.
+
+    ``images_float`` is (N, 1, H, W) in [-1, 1], ``labels`` (N,) integers. Batches walk through a
+    seeded permutation of the data, one epoch after another. ``on_step(step, loss)`` is called
+    after every step. The model comes back in eval mode. 936 steps (two MNIST epochs at batch
+    size 128) give about 99 % MNIST test accuracy.
+
+    Example:
+        >>> x, y = torch.rand(64, 1, 28, 28) * 2 - 1, torch.randint(0, 10, (64,))
+        >>> model = train_digit_classifier(x, y, steps=2, seed=0, batch_size=32)
+    """
+    images = _as_images(images_float)
+    labels = torch.as_tensor(labels).long().reshape(-1)
+    if steps < 1 or batch_size < 1:
+        raise GankitError(f"steps and batch_size must be at least 1, got {steps} and {batch_size}")
+    if len(images) == 0 or len(images) != len(labels):
+        raise GankitError(
+            f"train_digit_classifier needs as many labels as images, got {len(images)} images "
+            f"and {len(labels)} labels"
+        )
+    config = config or DigitClassifierConfig()
+    if labels.min() < 0 or labels.max() >= config.num_classes:
+        raise GankitError(
+            f"labels must lie in [0, {config.num_classes}), found {labels.min()}..{labels.max()}"
+        )
+
+    with torch.random.fork_rng(devices=[]):  # seed the initialisation without touching global RNG
+        torch.manual_seed(seed)
+        model = DigitClassifier(config).to(device)
+    # Resize the whole set once instead of every step (same function as at scoring time).
+    with torch.no_grad():
+        images = torch.cat([model.prepare(chunk) for chunk in images.split(4096)])
+    labels = labels.to(images.device)
+    order_rng = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    batch_size = min(batch_size, len(images))
+
+    model.train()
+    order = torch.randperm(len(images), generator=order_rng)
+    position = 0
+    for step in range(steps):
+        if position + batch_size > len(order):  # new epoch; drop the ragged tail batch
+            order = torch.randperm(len(images), generator=order_rng)
+            position = 0
+        batch = order[position : position + batch_size].to(images.device)
+        position += batch_size
+        loss = F.cross_entropy(model(images[batch]), labels[batch])  # already 28 px: no resize
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if on_step is not None:
+            on_step(step, loss.item())
+    return model.eval()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes (the identity of a weights file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_classifier(
+    model: DigitClassifier, model_dir: str | os.PathLike, metadata: Mapping[str, Any] | None = None
+) -> Path:
+    """Write ``model`` as a model directory: config.json (with the weights' sha256) + weights.
+
+    ``metadata`` (e.g. the training data and measured test accuracy) is stored as is in the config.
+    An existing directory is replaced only if it is empty or holds an extractor.
+
+    Example:
+        >>> save_classifier(DigitClassifier(), "extractors/mnist")   # doctest: +SKIP
+    """
+    model_dir = Path(model_dir)
+    if model_dir.is_dir() and any(model_dir.iterdir()):
+        existing = model_dir / "config.json"
+        task = read_config(model_dir).get("task") if existing.is_file() else None
+        if task != "extractor":
+            raise GankitError(
+                f"{model_dir} exists and does not hold a feature extractor; refusing to replace "
+                "it, choose an empty or new directory"
+            )
+    with atomic_dir(model_dir) as tmp:
+        save_module(model, tmp / WEIGHTS_NAME)
+        write_json(
+            tmp / "config.json",
+            {
+                "task": "extractor",
+                "format_version": FORMAT_VERSION,
+                "kind": KIND,
+                "gankit_version": __version__,
+                **dataclasses.asdict(model.config),
+                "input_protocol": INPUT_PROTOCOL,
+                "weights": WEIGHTS_NAME,
+                "sha256": file_sha256(tmp / WEIGHTS_NAME),
+                "metadata": dict(metadata or {}),
+            },
+        )
+    return model_dir
+
+
+def load_classifier(model_dir: str | os.PathLike) -> DigitClassifier:
+    """Load a directory written by :func:`save_classifier`, refusing weights whose hash differs.
+
+    The hash check matters because metric values are only comparable under one extractor: a
+    silently retrained or damaged classifier would shift every FD without anyone noticing.
+
+    Example:
+        >>> model = load_classifier("extractors/mnist")   # doctest: +SKIP
+    """
+    model_dir = Path(model_dir)
+    config = read_config(model_dir)
+    if config.get("task") != "extractor" or config.get("kind") != KIND:
+        raise GankitError(
+            f"{model_dir} holds task={config.get('task')!r} kind={config.get('kind')!r}, not a "
+            f"{KIND}; pass a directory written by save_classifier"
+        )
+    weights = model_dir / WEIGHTS_NAME
+    if not weights.is_file():
+        raise GankitError(f"{weights} not found; the classifier directory is incomplete")
+    found = file_sha256(weights)
+    if found != config.get("sha256"):
+        raise GankitError(
+            f"{weights} has sha256 {found[:12]}..., but config.json records "
+            f"{str(config.get('sha256'))[:12]}...; the weights were changed or damaged after "
+            "saving. Restore them or re-save the classifier (metrics from different weights are "
+            "not comparable)"
+        )
+    fields = {k: v for k, v in config.items() if k not in _HEADER_KEYS}
+    model = DigitClassifier(DigitClassifierConfig.from_dict(fields))
+    load_module(model, weights)
+    return model.eval()

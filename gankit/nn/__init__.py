@@ -1,0 +1,97 @@
+"""Architectures: a registry of frozen configs and the functions that build ``(G, D)`` from them.
+
+Every architecture keeps one contract so the engine, the losses and the tasks never special-case a
+model:
+
+- ``G(z) -> x`` with ``z`` of shape ``(B, G.latent_dim)``; image models return
+  ``(B, channels, resolution, resolution)`` in [-1, 1] (tanh).
+- ``D(x) -> logits`` of shape ``(B,)``, or ``(B / D.pack,)`` when D packs samples (PacGAN).
+
+Example:
+    >>> import torch
+    >>> G, D, config = build_gan("dcgan", {"resolution": 32, "g_width": 8, "d_width": 8})
+    >>> config.channels, D(G(torch.randn(4, G.latent_dim))).shape
+    (1, torch.Size([4]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from gankit.config import from_dict
+from gankit.errors import GankitError
+from gankit.nn import dcgan, resnet
+from gankit.nn.dcgan import DCGANConfig, build_dcgan
+from gankit.nn.layers import MinibatchStd, pack_samples
+from gankit.nn.mlp import MLPConfig, build_mlp
+from gankit.nn.resnet import ResNetConfig, build_resnet
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A config class, the function that builds ``(G, D)`` from one, and its image resolutions.
+
+    ``resolutions`` is empty for models of vectors (the MLP).
+    """
+
+    config_cls: type
+    build: Callable[[Any], tuple[nn.Module, nn.Module]]
+    resolutions: tuple[int, ...] = ()
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "mlp": Architecture(MLPConfig, build_mlp),
+    "dcgan": Architecture(DCGANConfig, build_dcgan, dcgan.RESOLUTIONS),
+    "resnet": Architecture(ResNetConfig, build_resnet, resnet.RESOLUTIONS),
+}
+
+
+def get_architecture(arch: str) -> Architecture:
+    """The registered architecture called ``arch``; an unknown name lists the valid ones."""
+    try:
+        return ARCHITECTURES[arch]
+    except KeyError:
+        raise GankitError(
+            f"unknown architecture {arch!r}; valid architectures: {', '.join(ARCHITECTURES)}"
+        ) from None
+
+
+def config_from_dict(arch: str, values: dict[str, Any] | None = None) -> Any:
+    """The config of ``arch`` from ``values`` (missing keys take defaults, unknown keys fail).
+
+    Example:
+        >>> config_from_dict("mlp", {"hidden": 64})
+        MLPConfig(data_dim=2, latent_dim=16, hidden=64, depth=3, pack=1, spectral_norm=False)
+    """
+    return from_dict(get_architecture(arch).config_cls, values or {}, what=f"{arch} config")
+
+
+def build_gan(
+    arch: str, config_dict: dict[str, Any] | None = None
+) -> tuple[nn.Module, nn.Module, Any]:
+    """Build ``(G, D, config)`` for architecture ``arch`` from a plain dict of settings.
+
+    The returned config is the frozen dataclass actually used (defaults filled in); saving it with
+    :func:`gankit.config.to_dict` is enough to rebuild the same modules.
+    """
+    config = config_from_dict(arch, config_dict)
+    generator, discriminator = get_architecture(arch).build(config)
+    return generator, discriminator, config
+
+
+__all__ = [
+    "ARCHITECTURES",
+    "Architecture",
+    "DCGANConfig",
+    "MLPConfig",
+    "MinibatchStd",
+    "ResNetConfig",
+    "build_gan",
+    "config_from_dict",
+    "get_architecture",
+    "pack_samples",
+]

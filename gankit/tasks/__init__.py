@@ -1,0 +1,29 @@
+"""Applications, each a thin recipe over the shared engine, and the registry that ``load`` uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gankit.errors import GankitError
+from gankit.io import read_config
+from gankit.tasks.base import GANTask, Preset
+from gankit.tasks.images import ImageGAN
+from gankit.tasks.toy import ToyGAN
+
+TASKS: dict[str, type[GANTask]] = {cls.task: cls for cls in (ImageGAN, ToyGAN)}
+
+
+def load(path: str | Path) -> GANTask:
+    """Load any gankit model directory (``config.json`` + ``*.safetensors``).
+
+    Example:
+        >>> gan = load("runs/digits")      # doctest: +SKIP
+        >>> images = gan.sample(16, seed=0)  # doctest: +SKIP
+    """
+    task = read_config(path)["task"]
+    if task not in TASKS:
+        raise GankitError(f"{path}: unknown task {task!r}; this gankit knows {', '.join(TASKS)}")
+    return TASKS[task].from_dir(path)
+
+
+__all__ = ["GANTask", "ImageGAN", "Preset", "TASKS", "ToyGAN", "load"]

@@ -1,0 +1,288 @@
+"""What every GAN task shares: presets, fit/resume, sampling, the model directory and the report.
+
+A task subclass supplies only what differs: how to open its data, which architecture config fits
+that data, how to draw samples for a progress picture, and what its samples look like to a user.
+The loop itself is always :class:`gankit.train.Trainer`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+import gankit
+from gankit.config import from_dict, replace, to_dict
+from gankit.errors import GankitError
+from gankit.io import (
+    CONFIG_NAME,
+    FORMAT_VERSION,
+    atomic_write_bytes,
+    load_module,
+    read_config,
+    save_module,
+    write_json,
+)
+from gankit.nn import build_gan
+from gankit.train import JsonlStats, LossPlot, ProgressBar, SampleGrid, TensorBoard, TrainConfig, Trainer
+from gankit.train.callbacks import Callback
+from gankit.train.ema import make_ema
+
+WEIGHTS = ("G", "G_ema", "D")
+_MIN_FREE_BYTES = 50 * 2**20
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named, documented starting configuration: an architecture, its settings, a TrainConfig."""
+
+    name: str
+    description: str
+    arch: str
+    model: dict[str, Any] = field(default_factory=dict)
+    train: TrainConfig = TrainConfig()
+
+
+def get_preset(presets: dict[str, Preset], name: str) -> Preset:
+    if name not in presets:
+        raise GankitError(f"unknown preset {name!r}; valid presets: {', '.join(presets)}")
+    return presets[name]
+
+
+@torch.no_grad()
+def generate(G: nn.Module, n: int, seed: int, batch_size: int = 256) -> torch.Tensor:
+    """``G``'s output (on CPU, float32) for ``n`` latents from a fresh RNG seeded with ``seed``."""
+    was_training = G.training
+    G.eval()
+    device = next(G.parameters()).device
+    z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed))
+    try:
+        return torch.cat([G(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)])
+    finally:
+        G.train(was_training)
+
+
+def preflight_output(out: Path) -> None:
+    """Fail before training, not after hours, when the output folder cannot hold a run."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".gankit-write-test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as err:
+        raise GankitError(f"cannot write to output folder {out} ({err.strerror}); choose another --out") from None
+    free = shutil.disk_usage(out).free
+    if free < _MIN_FREE_BYTES:
+        raise GankitError(f"only {free / 2**20:.0f} MiB free under {out}; free some space or choose another --out")
+
+
+class GANTask:
+    """Base of the user-facing task classes (``ImageGAN``, ``ToyGAN``, ...)."""
+
+    task: ClassVar[str]
+    presets: ClassVar[dict[str, Preset]]
+    default_preset: ClassVar[str]
+
+    def __init__(self, preset: str | None = None, *, model: dict[str, Any] | None = None, **train: Any) -> None:
+        self.preset = get_preset(self.presets, preset or self.default_preset)
+        self.model_overrides = dict(model or {})
+        self.train_config = replace(self.preset.train, "training option", **train)
+        self.model_config: dict[str, Any] | None = None
+        self.data_info: dict[str, Any] = {}
+        self.G: nn.Module | None = None
+        self.G_ema: nn.Module | None = None
+        self.D: nn.Module | None = None
+        self.history: dict[str, Any] = {}
+
+    # -------------------------------------------------------- subclass hooks
+    def open_data(self, data: Any) -> tuple[Any, dict[str, Any]]:
+        """Return the training data (``len`` + ``batch``) and a JSON-able description of it."""
+        raise NotImplementedError
+
+    def arch_config(self, data_info: dict[str, Any]) -> dict[str, Any]:
+        """Architecture settings implied by the data (resolution, channels, dimensions)."""
+        raise NotImplementedError
+
+    def render(self, G: nn.Module, path: Path) -> None:
+        """Draw a fixed set of samples from ``G`` into a PNG at ``path``."""
+        raise NotImplementedError
+
+    def postprocess(self, x: torch.Tensor) -> Any:
+        """Turn raw generator output into what :meth:`sample` returns."""
+        return x
+
+    def evaluate(self, dataset: Any) -> dict[str, Any]:
+        """Quality numbers for the report; tasks override with their metrics."""
+        return {}
+
+    # ----------------------------------------------------------------- build
+    def _build(self) -> None:
+        config = {**self.preset.model, **self.model_overrides, **self.arch_config(self.data_info)}
+        torch.manual_seed(self.train_config.seed)
+        self.G, self.D, built = build_gan(self.preset.arch, config)
+        self.model_config = to_dict(built)
+        self.G_ema = None
+
+    def config_dict(self) -> dict[str, Any]:
+        """Everything needed to rebuild this model: written as ``config.json``."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "gankit_version": gankit.__version__,
+            "task": self.task,
+            "preset": self.preset.name,
+            "arch": self.preset.arch,
+            "model": self.model_config,
+            "train": to_dict(self.train_config),
+            "data": self.data_info,
+        }
+
+    # ------------------------------------------------------------------- fit
+    def fit(
+        self,
+        data: Any = None,
+        steps: int | None = None,
+        out: str | Path | None = None,
+        *,
+        resume: bool = False,
+        quiet: bool = False,
+        tensorboard: bool = False,
+        callbacks: list[Callback] = (),
+    ) -> GANTask:
+        """Train on ``data``; with ``out``, write checkpoints, samples, stats and a report there.
+
+        ``resume=True`` continues the newest checkpoint in ``out`` (same data, same config).
+        """
+        if steps is not None:
+            self.train_config = replace(self.train_config, "training option", steps=steps)
+        out_dir = Path(out) if out is not None else None
+        if out_dir is not None:
+            if not resume and (out_dir / CONFIG_NAME).exists():
+                raise GankitError(
+                    f"{out_dir} already holds a gankit run; resume it with `gankit resume {out_dir}` "
+                    "or choose another --out"
+                )
+            preflight_output(out_dir)
+        dataset, info = self.open_data(data if data is not None else self.data_info.get("source"))
+        if self.G is None or (self.data_info and info != self.data_info):
+            self.data_info = info
+            self._build()
+        if out_dir is not None:
+            write_json(out_dir / CONFIG_NAME, self.config_dict())
+        trainer = Trainer(self.G, self.D, dataset, self.train_config, run_dir=out_dir,
+                          callbacks=self._callbacks(out_dir, quiet, tensorboard, callbacks))
+        if self.G_ema is not None:
+            trainer.G_ema.load_state_dict(self.G_ema.state_dict())
+        if resume:
+            if out_dir is None:
+                raise GankitError("resume needs the run directory: pass out=")
+            if not trainer.resume():
+                raise GankitError(f"{out_dir} has no checkpoint to resume from; start it with `gankit train`")
+        started, start_step = time.perf_counter(), trainer.step
+        try:
+            trainer.fit()
+        finally:
+            self.G, self.D, self.G_ema = trainer.G, trainer.D, trainer.G_ema
+        seconds = time.perf_counter() - started
+        steps_done = trainer.step - start_step
+        self.history = {
+            "steps": trainer.step,
+            "steps_this_run": steps_done,
+            "seconds_this_run": round(seconds, 2),
+            "img_per_s": round(steps_done * self.train_config.batch_size * self.train_config.accum_steps
+                               * self.train_config.n_critic / max(seconds, 1e-9), 1),
+            "device": str(trainer.device),
+        }
+        if out_dir is not None:
+            self.save(out_dir)
+            self.write_report(out_dir, dataset)
+        return self
+
+    def _callbacks(self, out_dir: Path | None, quiet: bool, tensorboard: bool,
+                   extra: list[Callback]) -> list[Callback]:
+        callbacks: list[Callback] = [ProgressBar(quiet)]
+        if out_dir is not None:
+            callbacks += [
+                JsonlStats(out_dir / "stats.jsonl"),
+                SampleGrid(out_dir / "samples", self.train_config.sample_every,
+                           lambda trainer, path: self.render(trainer.G_ema, path)),
+                LossPlot(out_dir / "stats.jsonl", out_dir / "loss.png"),
+            ]
+            if tensorboard:
+                callbacks.append(TensorBoard(out_dir / "tensorboard"))
+        return callbacks + list(extra)
+
+    # ---------------------------------------------------------------- sample
+    def _require_trained(self) -> None:
+        if self.G is None:
+            raise GankitError(f"this {type(self).__name__} has no weights yet; call fit() or gankit.load()")
+
+    def generate(self, n: int, seed: int = 0, ema: bool = True) -> torch.Tensor:
+        """Raw generator output for ``n`` latents drawn from ``seed`` (same seed → same output)."""
+        self._require_trained()
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise GankitError(f"number of samples must be a positive integer, got {n!r}")
+        return generate(self.G_ema if ema and self.G_ema is not None else self.G, n, seed)
+
+    def sample(self, n: int, seed: int = 0, ema: bool = True) -> Any:
+        """``n`` samples from the EMA generator (``ema=False``: the raw one); same seed → same samples."""
+        return self.postprocess(self.generate(n, seed=seed, ema=ema))
+
+    # ------------------------------------------------------------- save/load
+    def save(self, out: str | Path) -> Path:
+        """Write ``config.json`` and ``G/G_ema/D.safetensors`` into the model directory ``out``."""
+        self._require_trained()
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in WEIGHTS:
+            module = getattr(self, name) if name != "G_ema" else (self.G_ema or self.G)
+            save_module(module, out / f"{name}.safetensors")
+        write_json(out / CONFIG_NAME, self.config_dict())
+        return out
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> GANTask:
+        """Rebuild an untrained task object from a ``config.json`` dict."""
+        if config.get("task") != cls.task:
+            raise GankitError(f"config is for task {config.get('task')!r}, not {cls.task!r}")
+        gan = cls(config["preset"])
+        gan.train_config = from_dict(TrainConfig, config["train"], "training option")
+        gan.data_info = config["data"]
+        gan.model_overrides = dict(config["model"])
+        gan._build()
+        return gan
+
+    @classmethod
+    def from_dir(cls, path: str | Path) -> GANTask:
+        """Load a model directory written by :meth:`save` (weights checked name, shape and dtype)."""
+        path = Path(path)
+        gan = cls.from_config(read_config(path))
+        gan.G_ema = make_ema(gan.G)
+        for name in WEIGHTS:
+            load_module(getattr(gan, name), path / f"{name}.safetensors")
+        return gan
+
+    # ---------------------------------------------------------------- report
+    def write_report(self, out_dir: Path, dataset: Any) -> None:
+        """Evaluate and write ``metrics.json`` and a readable ``report.md``."""
+        metrics = {"training": self.history, **self.evaluate(dataset)}
+        write_json(out_dir / "metrics.json", metrics)
+        lines = [f"# gankit report: {out_dir.name}", "",
+                 f"- task: {self.task}, preset: `{self.preset.name}` ({self.preset.arch})",
+                 f"- data: {self.data_info.get('name')} ({self.data_info.get('size')} samples)",
+                 f"- steps: {self.history['steps']} (this run: {self.history['steps_this_run']} in "
+                 f"{self.history['seconds_this_run']:.0f} s, {self.history['img_per_s']:.0f} img/s "
+                 f"on {self.history['device']})", ""]
+        for section, values in metrics.items():
+            if section == "training" or not isinstance(values, dict):
+                continue
+            lines.append(f"## {section}")
+            lines += [f"- {key}: {value}" for key, value in values.items()]
+            lines.append("")
+        lines += ["Files: `samples/` (grids during training), `loss.png`, `stats.jsonl`, "
+                  "`metrics.json`, weights `*.safetensors`, `train_state/` for `gankit resume`.", ""]
+        atomic_write_bytes(out_dir / "report.md", "\n".join(lines).encode())

@@ -1,0 +1,374 @@
+"""The one adversarial training loop every gankit task runs on.
+
+A task hands the :class:`Trainer` a generator, a discriminator, its data and a :class:`TrainConfig`;
+the trainer owns everything else: optimizers, the EMA generator, data order, noise, regularizers,
+mixed precision, statistics, callbacks and checkpoints. A step is ``n_critic`` D updates followed by
+one G update; each update averages ``accum_steps`` micro-batches.
+
+Determinism: data order and latent noise come from two ``torch.Generator`` objects seeded from the
+config; other randomness (dropout, augmentation) uses torch's global RNG. All of them are saved in
+checkpoints, so a resumed run on CPU continues the uninterrupted one bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from torch import nn
+
+from gankit.augment import build_augment
+from gankit.errors import GankitError
+from gankit.io import check_state
+from gankit.losses import get_loss, gradient_penalty, r1_penalty, r2_penalty
+from gankit.train.callbacks import Callback
+from gankit.train.config import TrainConfig
+from gankit.train.ema import make_ema, update_ema
+from gankit.train.state import (
+    join_optimizer_state,
+    latest_checkpoint,
+    read_checkpoint,
+    split_optimizer_state,
+    write_checkpoint,
+)
+
+_MODULES = ("G", "G_ema", "D")
+_STEMS = (*_MODULES, "optim_G", "optim_D", "rng")
+
+
+class TrainData(Protocol):
+    """What the trainer needs from a dataset: its size and a batch for given indices."""
+
+    def __len__(self) -> int: ...
+
+    def batch(self, index: torch.Tensor) -> torch.Tensor: ...
+
+
+class TrainingInterrupted(GankitError):
+    """Raised after Ctrl-C / SIGTERM once the final checkpoint is safely written."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` picks CUDA, then Apple MPS, then CPU; an explicit device must be available."""
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+    }
+    if name == "auto":
+        return torch.device(next(d for d in ("cuda", "mps", "cpu") if available[d]))
+    if not available.get(name, False):
+        raise GankitError(f"device {name!r} is not available on this machine; use --device cpu or auto")
+    return torch.device(name)
+
+
+_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
+class Trainer:
+    """Trains ``G`` against ``D`` on ``data``.
+
+    Example:
+        >>> trainer = Trainer(G, D, data, TrainConfig(steps=100), run_dir="runs/x")  # doctest: +SKIP
+        >>> trainer.fit()                                                          # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        G: nn.Module,
+        D: nn.Module,
+        data: TrainData,
+        config: TrainConfig,
+        *,
+        run_dir: str | Path | None = None,
+        callbacks: Iterable[Callback] = (),
+    ) -> None:
+        if len(data) < config.batch_size:
+            raise GankitError(
+                f"the dataset has {len(data)} samples, fewer than batch_size {config.batch_size}; "
+                "use a smaller --batch-size or more data"
+            )
+        self.config = config
+        self.device = resolve_device(config.device)
+        if config.precision == "fp16" and self.device.type != "cuda":
+            raise GankitError("precision fp16 needs a CUDA device; use fp32 (or bf16)")
+        self.G = G.to(self.device)
+        self.D = D.to(self.device)
+        self.G_ema = make_ema(self.G)
+        self.data = data
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.callbacks = list(callbacks)
+        self.loss = get_loss(config.loss)
+        self.augment = build_augment(config.augment)
+        optim = _OPTIMIZERS[config.optimizer]
+        opts = {"betas": config.betas, "weight_decay": config.weight_decay}
+        self.opt_G = optim(self.G.parameters(), lr=config.lr_g, **opts)
+        self.opt_D = optim(self.D.parameters(), lr=config.lr_d, **opts)
+        fp16 = config.precision == "fp16"
+        self.scaler_G = torch.amp.GradScaler(self.device.type, enabled=fp16)
+        self.scaler_D = torch.amp.GradScaler(self.device.type, enabled=fp16)
+        self.noise_rng = torch.Generator().manual_seed(config.seed * 2 + 1)
+        self.data_rng = torch.Generator().manual_seed(config.seed * 2)
+        self.step = 0
+        self.d_updates = 0
+        self._order = torch.empty(0, dtype=torch.long)
+        self._cursor = 0
+        self._stop_requested = False
+        self._stat_sums: dict[str, torch.Tensor] = {}
+        self._stat_count = 0
+        self._last_log = (time.perf_counter(), 0)
+
+    # ----------------------------------------------------------------- inputs
+    def noise(self, n: int) -> torch.Tensor:
+        """Latent vectors from the trainer's own RNG, drawn on CPU so every device sees the same."""
+        return torch.randn(n, self.G.latent_dim, generator=self.noise_rng).to(self.device)
+
+    def real_batch(self) -> torch.Tensor:
+        """The next batch in a seeded per-epoch permutation; incomplete tail batches are dropped."""
+        size = self.config.batch_size
+        if self._cursor + size > len(self._order):
+            self._order = torch.randperm(len(self.data), generator=self.data_rng)
+            self._cursor = 0
+        index = self._order[self._cursor : self._cursor + size]
+        self._cursor += size
+        return self.data.batch(index).to(self.device, non_blocking=True)
+
+    def critic(self, x: torch.Tensor) -> torch.Tensor:
+        """D on augmented input: the same augmentation is applied to reals and fakes (DiffAugment)."""
+        return self.D(self.augment(x))
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.config.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.config.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    # ------------------------------------------------------------------ steps
+    def _d_update(self) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        self.opt_D.zero_grad(set_to_none=True)
+        lazy_reg = (cfg.r1_gamma > 0 or cfg.r2_gamma > 0) and self.d_updates % cfg.reg_interval == 0
+        stats: dict[str, torch.Tensor] = {}
+        for micro in range(cfg.accum_steps):
+            real = self.real_batch()
+            with torch.no_grad(), self._autocast():
+                fake = self.G(self.noise(cfg.batch_size))
+            with self._autocast():
+                real_logits = self.critic(real).float()
+                fake_logits = self.critic(fake).float()
+            total = d_loss = self.loss.d_loss(real_logits, fake_logits)
+            # Regularizers run in fp32: their second-order gradients underflow in half precision.
+            if cfg.gp_weight > 0:
+                gp = gradient_penalty(self.critic, real, fake.float(), generator=self.noise_rng)
+                total = total + cfg.gp_weight * gp
+                stats["gp"] = gp.detach()
+            if lazy_reg and micro == 0:
+                # Lazy regularization (StyleGAN2): every reg_interval-th update, scaled to match.
+                if cfg.r1_gamma > 0:
+                    r1 = r1_penalty(self.critic, real)
+                    total = total + 0.5 * cfg.r1_gamma * cfg.reg_interval * r1
+                    stats["r1"] = r1.detach()
+                if cfg.r2_gamma > 0:
+                    r2 = r2_penalty(self.critic, fake.float())
+                    total = total + 0.5 * cfg.r2_gamma * cfg.reg_interval * r2
+                    stats["r2"] = r2.detach()
+            self.scaler_D.scale(total / cfg.accum_steps).backward()
+        self.scaler_D.step(self.opt_D)
+        self.scaler_D.update()
+        self.d_updates += 1
+        stats.update(
+            d_loss=d_loss.detach(),
+            d_acc_real=(real_logits.detach() > 0).float().mean(),
+            d_acc_fake=(fake_logits.detach() < 0).float().mean(),
+        )
+        return stats
+
+    def _g_update(self) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        self.opt_G.zero_grad(set_to_none=True)
+        self.D.requires_grad_(False)  # G's backward needs D's input gradient, not D's weights
+        try:
+            for _ in range(cfg.accum_steps):
+                with self._autocast():
+                    fake_logits = self.critic(self.G(self.noise(cfg.batch_size))).float()
+                    real_logits = self.critic(self.real_batch()).float() if self.loss.g_needs_real else None
+                g_loss = self.loss.g_loss(real_logits, fake_logits)
+                self.scaler_G.scale(g_loss / cfg.accum_steps).backward()
+        finally:
+            self.D.requires_grad_(True)
+        self.scaler_G.step(self.opt_G)
+        self.scaler_G.update()
+        return {"g_loss": g_loss.detach()}
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        """One step: ``n_critic`` D updates, one G update, one EMA update. Returns detached stats."""
+        self.G.train()
+        self.D.train()
+        for _ in range(self.config.n_critic):
+            stats = self._d_update()
+        stats.update(self._g_update())
+        update_ema(self.G_ema, self.G, self.step, self.config.ema_beta, self.config.ema_warmup)
+        for name, value in stats.items():
+            if not torch.isfinite(value):
+                raise GankitError(
+                    f"{name} became {value.item()} at step {self.step + 1}; training diverged. "
+                    "Lower lr_g/lr_d, add r1_gamma, or resume from the last checkpoint"
+                )
+        return stats
+
+    # ------------------------------------------------------------------- loop
+    def fit(self) -> None:
+        """Train until ``config.steps``; checkpoint periodically and on Ctrl-C / SIGTERM."""
+        cfg = self.config
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+        self._last_log = (time.perf_counter(), self.step)
+        with self._stop_on_signals():
+            while self.step < cfg.steps:
+                stats = self.train_step()
+                self.step += 1
+                self._accumulate(stats)
+                for cb in self.callbacks:
+                    cb.on_step_end(self)
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    self._emit_log()
+                if self.run_dir is not None and self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+                if self._stop_requested:
+                    self._interrupt()
+        if self.run_dir is not None and self.step % cfg.checkpoint_every != 0:
+            self.save_checkpoint()
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+
+    def _interrupt(self) -> None:
+        if self.run_dir is None:
+            raise TrainingInterrupted(f"training stopped at step {self.step} (no run directory to save to)")
+        self.save_checkpoint()
+        raise TrainingInterrupted(
+            f"training stopped at step {self.step}/{self.config.steps}; checkpoint saved. "
+            f"Continue with: gankit resume {self.run_dir}"
+        )
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self):
+        """Turn the first Ctrl-C / SIGTERM into a clean stop after the current step."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request_stop(signum, frame):
+            if self._stop_requested:  # a second signal means "now"
+                raise KeyboardInterrupt
+            self._stop_requested = True
+
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _accumulate(self, stats: dict[str, torch.Tensor]) -> None:
+        for name, value in stats.items():
+            self._stat_sums[name] = self._stat_sums.get(name, 0.0) + value
+        self._stat_count += 1
+
+    def _emit_log(self) -> None:
+        now, last_step = time.perf_counter(), self._last_log[1]
+        cfg = self.config
+        images = (self.step - last_step) * cfg.batch_size * cfg.accum_steps * cfg.n_critic
+        record: dict[str, float] = {"step": self.step}
+        record.update({k: float(v) / self._stat_count for k, v in self._stat_sums.items()})
+        record["img_per_s"] = images / max(now - self._last_log[0], 1e-9)
+        record = {k: v for k, v in record.items() if not (isinstance(v, float) and math.isnan(v))}
+        self._stat_sums, self._stat_count = {}, 0
+        self._last_log = (now, self.step)
+        for cb in self.callbacks:
+            cb.on_log(self, record)
+
+    # ------------------------------------------------------------ checkpoints
+    def save_checkpoint(self) -> Path:
+        """Write the full training state under ``run_dir/train_state/step-N`` (atomic)."""
+        if self.run_dir is None:
+            raise GankitError("save_checkpoint needs a run directory; pass run_dir to the Trainer")
+        optim_G, optim_G_rest = split_optimizer_state(self.opt_G.state_dict())
+        optim_D, optim_D_rest = split_optimizer_state(self.opt_D.state_dict())
+        rng = {"torch": torch.get_rng_state(), "noise": self.noise_rng.get_state(),
+               "data": self.data_rng.get_state(), "order": self._order}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        tensors = {"G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(), "D": self.D.state_dict(),
+                   "optim_G": optim_G, "optim_D": optim_D, "rng": rng}
+        meta = {
+            "step": self.step,
+            "d_updates": self.d_updates,
+            "cursor": self._cursor,
+            "optim_G": optim_G_rest,
+            "optim_D": optim_D_rest,
+            "scaler_G": self.scaler_G.state_dict(),
+            "scaler_D": self.scaler_D.state_dict(),
+            "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks},
+        }
+        return write_checkpoint(self.run_dir, self.step, tensors, meta, self.config.keep_checkpoints)
+
+    def resume(self) -> bool:
+        """Load the newest checkpoint of ``run_dir``; returns False when there is none."""
+        step_dir = latest_checkpoint(self.run_dir) if self.run_dir is not None else None
+        if step_dir is None:
+            return False
+        self.load_checkpoint(step_dir)
+        return True
+
+    def load_checkpoint(self, step_dir: str | Path) -> None:
+        """Restore models, optimizers, EMA, RNGs, data position and callback state."""
+        step_dir = Path(step_dir)
+        tensors, meta = read_checkpoint(step_dir, _STEMS)
+        for name in _MODULES:
+            module = getattr(self, name)
+            check_state(module.state_dict(), tensors[name], str(step_dir / f"{name}.safetensors"))
+            module.load_state_dict(tensors[name])
+        for name in ("optim_G", "optim_D"):
+            optimizer = getattr(self, f"opt_{name[-1]}")
+            try:
+                optimizer.load_state_dict(join_optimizer_state(tensors[name], meta[name]))
+            except (ValueError, KeyError, RuntimeError) as err:
+                raise GankitError(f"{step_dir}: optimizer state {name} does not fit the model ({err})") from None
+        rng = tensors["rng"]
+        torch.set_rng_state(rng["torch"])
+        self.noise_rng.set_state(rng["noise"])
+        self.data_rng.set_state(rng["data"])
+        if "cuda" in rng and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        self._order = rng["order"]
+        self._cursor = meta["cursor"]
+        self.step = meta["step"]
+        self.d_updates = meta["d_updates"]
+        self.scaler_G.load_state_dict(meta["scaler_G"])
+        self.scaler_D.load_state_dict(meta["scaler_D"])
+        saved = meta.get("callbacks", {})
+        for cb in self.callbacks:
+            cb.load_state_dict(saved.get(type(cb).__name__, {}))
+
+
+def state_tensors(trainer: Trainer) -> dict[str, torch.Tensor]:
+    """Every tensor that defines the training state, flattened; used to compare two runs."""
+    flat: dict[str, torch.Tensor] = {}
+    for name in _MODULES:
+        for key, value in getattr(trainer, name).state_dict().items():
+            flat[f"{name}.{key}"] = value
+    for name in ("G", "D"):
+        tensors, _ = split_optimizer_state(getattr(trainer, f"opt_{name}").state_dict())
+        flat.update({f"optim_{name}.{k}": v for k, v in tensors.items()})
+    flat["rng.noise"] = trainer.noise_rng.get_state()
+    flat["rng.data"] = trainer.data_rng.get_state()
+    flat["rng.torch"] = torch.get_rng_state()
+    return flat
+

@@ -1,0 +1,81 @@
+"""Pictures of samples: image grids, individual PNGs and 2-D scatter plots."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from gankit.io import atomic_write_bytes
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Map generator output in [-1, 1] to uint8 pixels (values outside are clipped)."""
+    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def _png_bytes(array: torch.Tensor) -> bytes:
+    """(C, H, W) uint8 -> PNG bytes (C = 1 gray, 3 RGB)."""
+    hwc = array.permute(1, 2, 0).numpy()
+    image = Image.fromarray(hwc[:, :, 0] if hwc.shape[2] == 1 else hwc)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
+    """Tile uint8 images (N, C, H, W) into one (C, H', W') image, ``nrow`` per row (default: square)."""
+    n, c, h, w = images.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / nrow)
+    grid = torch.zeros(c, rows * (h + padding) + padding, nrow * (w + padding) + padding, dtype=torch.uint8)
+    for i in range(n):
+        top, left = padding + (i // nrow) * (h + padding), padding + (i % nrow) * (w + padding)
+        grid[:, top : top + h, left : left + w] = images[i]
+    return grid
+
+
+def save_image_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+    """Save uint8 images (N, C, H, W) as one PNG grid.
+
+    Example:
+        >>> save_image_grid(gan.sample(64), "grid.png")  # doctest: +SKIP
+    """
+    atomic_write_bytes(path, _png_bytes(image_grid(images, nrow)))
+    return Path(path)
+
+
+def save_images(images: torch.Tensor, out_dir: str | Path, prefix: str = "sample") -> list[Path]:
+    """Save uint8 images (N, C, H, W) as individual PNGs ``prefix-00000.png`` ... in ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, image in enumerate(images):
+        path = out_dir / f"{prefix}-{i:05d}.png"
+        atomic_write_bytes(path, _png_bytes(image))
+        paths.append(path)
+    return paths
+
+
+def save_scatter(points: torch.Tensor, path: str | Path, centers: torch.Tensor | None = None) -> Path:
+    """Scatter plot of 2-D samples, with the true mode centres marked when given."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, label="samples")
+    if centers is not None:
+        ax.scatter(centers[:, 0], centers[:, 1], s=30, marker="x", color="red", label="modes")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
