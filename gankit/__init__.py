@@ -2,8 +2,8 @@
 
 Example:
     >>> from gankit import ImageGAN, load
-    >>> gan = ImageGAN(preset="default").fit("digits", steps=2000, out="runs/digits")  # doctest: +SKIP
-    >>> gan = load("runs/digits"); images = gan.sample(64, seed=0)                     # doctest: +SKIP
+    >>> gan = ImageGAN("default").fit("digits", steps=2000, out="runs/d")  # doctest: +SKIP
+    >>> images = load("runs/d").sample(64, seed=0)  # doctest: +SKIP
 """
 
 __version__ = "0.1.0"

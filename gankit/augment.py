@@ -33,10 +33,13 @@ def color(x: torch.Tensor) -> torch.Tensor:
 def translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
     """Shift each image by up to ``ratio`` of its size, filling with zeros."""
     b, _, h, w = x.shape
-    shift = torch.stack([
-        torch.randint(-int(h * ratio + 0.5), int(h * ratio + 0.5) + 1, (b,), device=x.device),
-        torch.randint(-int(w * ratio + 0.5), int(w * ratio + 0.5) + 1, (b,), device=x.device),
-    ], dim=1)
+    shift = torch.stack(
+        [
+            torch.randint(-int(h * ratio + 0.5), int(h * ratio + 0.5) + 1, (b,), device=x.device),
+            torch.randint(-int(w * ratio + 0.5), int(w * ratio + 0.5) + 1, (b,), device=x.device),
+        ],
+        dim=1,
+    )
     # Shifting by integer pixels through a padded gather keeps the op differentiable w.r.t. x.
     rows = (torch.arange(h, device=x.device)[None, :] + shift[:, :1] + 1).clamp(0, h + 1)  # (B, H)
     cols = (torch.arange(w, device=x.device)[None, :] + shift[:, 1:] + 1).clamp(0, w + 1)  # (B, W)

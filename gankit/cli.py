@@ -19,7 +19,12 @@ from gankit.train.engine import TrainingInterrupted
 # Options of the train command that map 1:1 onto TrainConfig fields: (flag, field, type, help).
 _TRAIN_OPTIONS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
     ("--batch-size", "batch_size", int, "images per D/G update"),
-    ("--loss", "loss", str, "adversarial loss: nonsaturating, hinge, wasserstein, least-squares, rpgan"),
+    (
+        "--loss",
+        "loss",
+        str,
+        "adversarial loss: nonsaturating, hinge, wasserstein, least-squares, rpgan",
+    ),
     ("--lr-g", "lr_g", float, "generator learning rate"),
     ("--lr-d", "lr_d", float, "discriminator learning rate (TTUR: set above --lr-g)"),
     ("--n-critic", "n_critic", int, "D updates per G update"),
@@ -51,22 +56,36 @@ def _parse_set(items: Sequence[str]) -> dict[str, Any]:
 def _cmd_train(args: argparse.Namespace) -> None:
     from gankit.tasks import TASKS
 
-    train = {field: getattr(args, field) for _, field, _, _ in _TRAIN_OPTIONS
-             if getattr(args, field) is not None}
+    train = {
+        field: getattr(args, field)
+        for _, field, _, _ in _TRAIN_OPTIONS
+        if getattr(args, field) is not None
+    }
     overrides = _parse_set(args.set)
-    model = {k[len("model."):]: v for k, v in overrides.items() if k.startswith("model.")}
+    model = {k[len("model.") :]: v for k, v in overrides.items() if k.startswith("model.")}
     train.update({k: v for k, v in overrides.items() if not k.startswith("model.")})
     cls = TASKS[args.task]
-    kwargs = {"resolution": args.resolution, "channels": args.channels} if args.task == "images" else {}
+    kwargs = (
+        {"resolution": args.resolution, "channels": args.channels} if args.task == "images" else {}
+    )
     gan = cls(args.preset, model=model, **kwargs, **train)
-    gan.fit(args.data, steps=args.steps, out=args.out, quiet=args.quiet, tensorboard=args.tensorboard)
-    print(f"trained {gan.history['steps']} steps in {gan.history['seconds_this_run']:.0f} s; "
-          f"model, samples and report in {args.out}/ (see {args.out}/report.md)")
+    gan.fit(
+        args.data,
+        steps=args.steps,
+        out=args.out,
+        quiet=args.quiet,
+        tensorboard=args.tensorboard,
+        max_seconds=args.max_seconds,
+    )
+    print(
+        f"trained {gan.history['steps']} steps in {gan.history['seconds_this_run']:.0f} s; "
+        f"model, samples and report in {args.out}/ (see {args.out}/report.md)"
+    )
 
 
 def _cmd_resume(args: argparse.Namespace) -> None:
-    from gankit.tasks import TASKS
     from gankit.io import read_config
+    from gankit.tasks import TASKS
 
     config = read_config(args.run)
     gan = TASKS[config["task"]].from_config(config)
@@ -101,10 +120,14 @@ def _cmd_info(args: argparse.Namespace) -> None:
     from gankit.train.state import latest_checkpoint
 
     config = read_config(args.model)
-    print(f"{args.model}: task {config['task']}, preset {config['preset']}, arch {config['arch']}, "
-          f"gankit {config['gankit_version']}")
-    print(f"data: {config['data'].get('name')} ({config['data'].get('size')} samples) from "
-          f"{config['data'].get('source')}")
+    print(
+        f"{args.model}: task {config['task']}, preset {config['preset']}, arch {config['arch']}, "
+        f"gankit {config['gankit_version']}"
+    )
+    print(
+        f"data: {config['data'].get('name')} ({config['data'].get('size')} samples) from "
+        f"{config['data'].get('source')}"
+    )
     print("model: " + ", ".join(f"{k}={v}" for k, v in config["model"].items()))
     print("train: " + ", ".join(f"{k}={v}" for k, v in config["train"].items()))
     checkpoint = latest_checkpoint(Path(args.model))
@@ -127,33 +150,63 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gankit", description="Train, sample and inspect GANs.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = sub.add_parser("train", help="train a model", description="Train a GAN and write a model directory.")
-    train.add_argument("--data", default="digits",
-                       help="dataset: digits (embedded), mnist ($GANKIT_DATA/mnist), an image folder, "
-                            "or ring/grid with --task toy (default: digits)")
-    train.add_argument("--task", default="images", choices=("images", "toy"), help="what to generate")
+    train = sub.add_parser(
+        "train", help="train a model", description="Train a GAN and write a model directory."
+    )
+    train.add_argument(
+        "--data",
+        default="digits",
+        help="dataset: digits (embedded), mnist ($GANKIT_DATA/mnist), an image folder, "
+        "or ring/grid with --task toy (default: digits)",
+    )
+    train.add_argument(
+        "--task", default="images", choices=("images", "toy"), help="what to generate"
+    )
     train.add_argument("--preset", default=None, help="named configuration; see `gankit presets`")
     train.add_argument("--out", default="runs/latest", help="run directory (default: runs/latest)")
-    train.add_argument("--steps", type=int, default=None, help="number of G updates (preset default)")
-    train.add_argument("--resolution", type=int, default=None, help="image size in pixels (default 32)")
-    train.add_argument("--channels", type=int, default=None, choices=(1, 3), help="1 gray, 3 RGB (default: data's)")
+    train.add_argument(
+        "--steps", type=int, default=None, help="number of G updates (preset default)"
+    )
+    train.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="stop early after this much wall-clock time (a normal end: report, weights)",
+    )
+    train.add_argument(
+        "--resolution", type=int, default=None, help="image size in pixels (default 32)"
+    )
+    train.add_argument(
+        "--channels", type=int, default=None, choices=(1, 3), help="1 gray, 3 RGB (default: data's)"
+    )
     for flag, field, kind, text in _TRAIN_OPTIONS:
         train.add_argument(flag, dest=field, type=kind, default=None, help=text)
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="any other training option (e.g. ema_beta=0.999) or model.KEY=VALUE")
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other training option (e.g. ema_beta=0.999) or model.KEY=VALUE",
+    )
     train.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)
 
-    resume = sub.add_parser("resume", help="continue an interrupted run",
-                            description="Continue a run from its newest checkpoint, bit for bit.")
+    resume = sub.add_parser(
+        "resume",
+        help="continue an interrupted run",
+        description="Continue a run from its newest checkpoint, bit for bit.",
+    )
     resume.add_argument("run", help="run directory given to train --out")
     resume.add_argument("--steps", type=int, default=None, help="new total number of steps")
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
     resume.set_defaults(func=_cmd_resume)
 
-    sample = sub.add_parser("sample", help="draw samples from a model",
-                            description="Draw samples from a trained model directory.")
+    sample = sub.add_parser(
+        "sample",
+        help="draw samples from a model",
+        description="Draw samples from a trained model directory.",
+    )
     sample.add_argument("model", help="model directory")
     sample.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="same seed, same samples (default 0)")

@@ -9,5 +9,5 @@ class GankitError(Exception):
     """A user-facing error: bad input, a missing file, an invalid option.
 
     Example:
-        >>> raise GankitError("data folder 'photos/' holds no images; add PNG/JPEG files or pass --data")
+        >>> raise GankitError("folder 'photos/' holds no images; add PNG/JPEG files")
     """

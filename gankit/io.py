@@ -42,7 +42,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file + fsync + rename, so readers see old or new, never half."""
+    """Write ``data`` to ``path`` via temp file, fsync, rename: readers never see half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -67,7 +67,9 @@ def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file; a missing or malformed file is a :class:`GankitError` naming it."""
     path = Path(path)
     if not path.is_file():
-        raise GankitError(f"{path} not found; pass a gankit model directory (it holds {CONFIG_NAME})")
+        raise GankitError(
+            f"{path} not found; pass a gankit model directory (it holds {CONFIG_NAME})"
+        )
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -75,7 +77,7 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor]) -> None:
-    """Atomically save a flat name → tensor mapping as safetensors (tensors are made contiguous, on CPU)."""
+    """Atomically save a flat name → tensor mapping as safetensors (moved to CPU, contiguous)."""
     clean = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     atomic_write_bytes(path, _st_save(clean))
 
@@ -101,7 +103,7 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 def check_state(
     expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor], source: str
 ) -> None:
-    """Raise a :class:`GankitError` unless ``found`` has exactly ``expected``'s names, shapes and dtypes."""
+    """Raise :class:`GankitError` unless ``found`` has ``expected``'s names, shapes and dtypes."""
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
     if missing or extra:
@@ -114,7 +116,7 @@ def check_state(
         if got.shape != want.shape or got.dtype != want.dtype:
             raise GankitError(
                 f"{source}: tensor {name!r} has shape {tuple(got.shape)} {got.dtype}, the model "
-                f"expects {tuple(want.shape)} {want.dtype}; was it saved by a different configuration?"
+                f"expects {tuple(want.shape)} {want.dtype}; was it saved by another configuration?"
             )
 
 
@@ -166,10 +168,14 @@ def read_config(model_dir: str | os.PathLike) -> dict[str, Any]:
     """Read and validate a model directory's ``config.json`` (format version, task)."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
-        raise GankitError(f"model directory {model_dir} not found; pass the --out folder of a training run")
+        raise GankitError(
+            f"model directory {model_dir} not found; pass the --out folder of a training run"
+        )
     config = read_json(model_dir / CONFIG_NAME)
     if not isinstance(config, dict) or "task" not in config:
-        raise GankitError(f"{model_dir / CONFIG_NAME} has no 'task' entry; it is not a gankit config")
+        raise GankitError(
+            f"{model_dir / CONFIG_NAME} has no 'task' entry; it is not a gankit config"
+        )
     version = config.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise GankitError(

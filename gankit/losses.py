@@ -211,7 +211,7 @@ def gradient_penalty(
     """WGAN-GP (Gulrajani et al. 2017): ``mean((||grad_x D(x_hat)|| - 1)^2)``.
 
     ``x_hat = eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1)`` per sample, drawn from
-    ``generator`` (which must live on ``real.device``) so a seeded run is reproducible. Usually
+    ``generator`` (on any device) so a seeded run is reproducible. Usually
     weighted by 10. ``real`` and ``fake`` must have the same shape.
 
     Example:
@@ -226,7 +226,11 @@ def gradient_penalty(
         )
     # (B,) -> (B, 1, ..., 1) so eps broadcasts over every non-batch dimension.
     eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    eps = torch.rand(eps_shape, generator=generator, device=real.device, dtype=real.dtype)
+    # Drawn where the generator lives (the engine's RNGs are on CPU), then moved to the data.
+    device = generator.device if generator is not None else real.device
+    eps = torch.rand(eps_shape, generator=generator, device=device, dtype=real.dtype).to(
+        real.device
+    )
     mixed = torch.lerp(fake.detach(), real.detach(), eps)  # eps * real + (1 - eps) * fake
     # The tiny epsilon keeps sqrt differentiable where the gradient is exactly zero.
     grad_norm = (_input_grad_sq_norm(critic, mixed) + 1e-12).sqrt()

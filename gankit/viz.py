@@ -27,11 +27,13 @@ def _png_bytes(array: torch.Tensor) -> bytes:
 
 
 def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
-    """Tile uint8 images (N, C, H, W) into one (C, H', W') image, ``nrow`` per row (default: square)."""
+    """Tile uint8 images (N, C, H, W) into one (C, H', W') image, ``nrow`` per row (or square)."""
     n, c, h, w = images.shape
     nrow = nrow or math.ceil(math.sqrt(n))
     rows = math.ceil(n / nrow)
-    grid = torch.zeros(c, rows * (h + padding) + padding, nrow * (w + padding) + padding, dtype=torch.uint8)
+    grid = torch.zeros(
+        c, rows * (h + padding) + padding, nrow * (w + padding) + padding, dtype=torch.uint8
+    )
     for i in range(n):
         top, left = padding + (i // nrow) * (h + padding), padding + (i % nrow) * (w + padding)
         grid[:, top : top + h, left : left + w] = images[i]
@@ -60,7 +62,9 @@ def save_images(images: torch.Tensor, out_dir: str | Path, prefix: str = "sample
     return paths
 
 
-def save_scatter(points: torch.Tensor, path: str | Path, centers: torch.Tensor | None = None) -> Path:
+def save_scatter(
+    points: torch.Tensor, path: str | Path, centers: torch.Tensor | None = None
+) -> Path:
     """Scatter plot of 2-D samples, with the true mode centres marked when given."""
     import matplotlib
 

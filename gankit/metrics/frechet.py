@@ -62,14 +62,10 @@ def frechet_from_stats(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any, eps: float 
         >>> frechet_from_stats(np.zeros(2), np.eye(2), np.ones(2), np.eye(2))
         2.0
     """
-    mu1, mu2 = (
-        np.atleast_1d(np.asarray(mu1, np.float64)),
-        np.atleast_1d(np.asarray(mu2, np.float64)),
-    )
-    sigma1, sigma2 = (
-        np.atleast_2d(np.asarray(sigma1, np.float64)),
-        np.atleast_2d(np.asarray(sigma2, np.float64)),
-    )
+    mu1 = np.atleast_1d(np.asarray(mu1, np.float64))
+    mu2 = np.atleast_1d(np.asarray(mu2, np.float64))
+    sigma1 = np.atleast_2d(np.asarray(sigma1, np.float64))
+    sigma2 = np.atleast_2d(np.asarray(sigma2, np.float64))
     dim = mu1.shape[0]
     if (
         mu1.shape != (dim,)
@@ -92,8 +88,8 @@ def frechet_from_stats(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any, eps: float 
         if imag > _IMAG_RTOL * scale:
             raise GankitError(
                 f"Fréchet distance: sqrt of the covariance product has a large imaginary part "
-                f"({imag:.3g}); the covariances are not positive semi-definite, so they were not "
-                "computed from real features (pass raw (N, D) features or np.cov statistics)"
+                f"({imag:.3g}): the covariances are not positive semi-definite; pass raw (N, D) "
+                "features, or statistics from gaussian_stats"
             )
         covmean = covmean.real  # the residue is rounding noise from the Schur decomposition
     diff = mu1 - mu2

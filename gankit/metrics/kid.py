@@ -54,7 +54,8 @@ def kernel_inception_distance(
     Example:
         >>> rng = np.random.default_rng(0)
         >>> mean, std = kernel_inception_distance(rng.normal(size=(200, 8)),
-        ...                                       rng.normal(size=(200, 8)) + 1, subsets=10)
+        ...                                       rng.normal(size=(200, 8)) + 1,
+        ...                                       subsets=10, subset_size=100)
         >>> mean > 0
         True
     """

@@ -29,7 +29,15 @@ from gankit.io import (
     write_json,
 )
 from gankit.nn import build_gan
-from gankit.train import JsonlStats, LossPlot, ProgressBar, SampleGrid, TensorBoard, TrainConfig, Trainer
+from gankit.train import (
+    JsonlStats,
+    LossPlot,
+    ProgressBar,
+    SampleGrid,
+    TensorBoard,
+    TrainConfig,
+    Trainer,
+)
 from gankit.train.callbacks import Callback
 from gankit.train.ema import make_ema
 
@@ -75,10 +83,14 @@ def preflight_output(out: Path) -> None:
         probe.write_bytes(b"ok")
         probe.unlink()
     except OSError as err:
-        raise GankitError(f"cannot write to output folder {out} ({err.strerror}); choose another --out") from None
+        raise GankitError(
+            f"cannot write to output folder {out} ({err.strerror}); choose another --out"
+        ) from None
     free = shutil.disk_usage(out).free
     if free < _MIN_FREE_BYTES:
-        raise GankitError(f"only {free / 2**20:.0f} MiB free under {out}; free some space or choose another --out")
+        raise GankitError(
+            f"only {free / 2**20:.0f} MiB free under {out}; free some space or choose another --out"
+        )
 
 
 class GANTask:
@@ -88,7 +100,9 @@ class GANTask:
     presets: ClassVar[dict[str, Preset]]
     default_preset: ClassVar[str]
 
-    def __init__(self, preset: str | None = None, *, model: dict[str, Any] | None = None, **train: Any) -> None:
+    def __init__(
+        self, preset: str | None = None, *, model: dict[str, Any] | None = None, **train: Any
+    ) -> None:
         self.preset = get_preset(self.presets, preset or self.default_preset)
         self.model_overrides = dict(model or {})
         self.train_config = replace(self.preset.train, "training option", **train)
@@ -152,10 +166,12 @@ class GANTask:
         quiet: bool = False,
         tensorboard: bool = False,
         callbacks: list[Callback] = (),
+        max_seconds: float | None = None,
     ) -> GANTask:
         """Train on ``data``; with ``out``, write checkpoints, samples, stats and a report there.
 
         ``resume=True`` continues the newest checkpoint in ``out`` (same data, same config).
+        ``max_seconds`` stops early at a wall-clock budget (the report records the steps reached).
         """
         if steps is not None:
             self.train_config = replace(self.train_config, "training option", steps=steps)
@@ -163,7 +179,8 @@ class GANTask:
         if out_dir is not None:
             if not resume and (out_dir / CONFIG_NAME).exists():
                 raise GankitError(
-                    f"{out_dir} already holds a gankit run; resume it with `gankit resume {out_dir}` "
+                    f"{out_dir} already holds a gankit run; resume it with "
+                    f"`gankit resume {out_dir}` "
                     "or choose another --out"
                 )
             preflight_output(out_dir)
@@ -173,18 +190,26 @@ class GANTask:
             self._build()
         if out_dir is not None:
             write_json(out_dir / CONFIG_NAME, self.config_dict())
-        trainer = Trainer(self.G, self.D, dataset, self.train_config, run_dir=out_dir,
-                          callbacks=self._callbacks(out_dir, quiet, tensorboard, callbacks))
+        trainer = Trainer(
+            self.G,
+            self.D,
+            dataset,
+            self.train_config,
+            run_dir=out_dir,
+            callbacks=self._callbacks(out_dir, quiet, tensorboard, callbacks),
+        )
         if self.G_ema is not None:
             trainer.G_ema.load_state_dict(self.G_ema.state_dict())
         if resume:
             if out_dir is None:
                 raise GankitError("resume needs the run directory: pass out=")
             if not trainer.resume():
-                raise GankitError(f"{out_dir} has no checkpoint to resume from; start it with `gankit train`")
+                raise GankitError(
+                    f"{out_dir} has no checkpoint to resume from; start it with `gankit train`"
+                )
         started, start_step = time.perf_counter(), trainer.step
         try:
-            trainer.fit()
+            trainer.fit(max_seconds)
         finally:
             self.G, self.D, self.G_ema = trainer.G, trainer.D, trainer.G_ema
         seconds = time.perf_counter() - started
@@ -193,8 +218,14 @@ class GANTask:
             "steps": trainer.step,
             "steps_this_run": steps_done,
             "seconds_this_run": round(seconds, 2),
-            "img_per_s": round(steps_done * self.train_config.batch_size * self.train_config.accum_steps
-                               * self.train_config.n_critic / max(seconds, 1e-9), 1),
+            "img_per_s": round(
+                steps_done
+                * self.train_config.batch_size
+                * self.train_config.accum_steps
+                * self.train_config.n_critic
+                / max(seconds, 1e-9),
+                1,
+            ),
             "device": str(trainer.device),
         }
         if out_dir is not None:
@@ -202,14 +233,18 @@ class GANTask:
             self.write_report(out_dir, dataset)
         return self
 
-    def _callbacks(self, out_dir: Path | None, quiet: bool, tensorboard: bool,
-                   extra: list[Callback]) -> list[Callback]:
+    def _callbacks(
+        self, out_dir: Path | None, quiet: bool, tensorboard: bool, extra: list[Callback]
+    ) -> list[Callback]:
         callbacks: list[Callback] = [ProgressBar(quiet)]
         if out_dir is not None:
             callbacks += [
                 JsonlStats(out_dir / "stats.jsonl"),
-                SampleGrid(out_dir / "samples", self.train_config.sample_every,
-                           lambda trainer, path: self.render(trainer.G_ema, path)),
+                SampleGrid(
+                    out_dir / "samples",
+                    self.train_config.sample_every,
+                    lambda trainer, path: self.render(trainer.G_ema, path),
+                ),
                 LossPlot(out_dir / "stats.jsonl", out_dir / "loss.png"),
             ]
             if tensorboard:
@@ -219,7 +254,9 @@ class GANTask:
     # ---------------------------------------------------------------- sample
     def _require_trained(self) -> None:
         if self.G is None:
-            raise GankitError(f"this {type(self).__name__} has no weights yet; call fit() or gankit.load()")
+            raise GankitError(
+                f"this {type(self).__name__} has no weights yet; call fit() or gankit.load()"
+            )
 
     def generate(self, n: int, seed: int = 0, ema: bool = True) -> torch.Tensor:
         """Raw generator output for ``n`` latents drawn from ``seed`` (same seed → same output)."""
@@ -229,7 +266,7 @@ class GANTask:
         return generate(self.G_ema if ema and self.G_ema is not None else self.G, n, seed)
 
     def sample(self, n: int, seed: int = 0, ema: bool = True) -> Any:
-        """``n`` samples from the EMA generator (``ema=False``: the raw one); same seed → same samples."""
+        """``n`` samples of G_ema (``ema=False``: the raw G); same seed, same samples."""
         return self.postprocess(self.generate(n, seed=seed, ema=ema))
 
     # ------------------------------------------------------------- save/load
@@ -258,7 +295,7 @@ class GANTask:
 
     @classmethod
     def from_dir(cls, path: str | Path) -> GANTask:
-        """Load a model directory written by :meth:`save` (weights checked name, shape and dtype)."""
+        """Load a model directory written by :meth:`save` (names, shapes, dtypes are checked)."""
         path = Path(path)
         gan = cls.from_config(read_config(path))
         gan.G_ema = make_ema(gan.G)
@@ -271,18 +308,25 @@ class GANTask:
         """Evaluate and write ``metrics.json`` and a readable ``report.md``."""
         metrics = {"training": self.history, **self.evaluate(dataset)}
         write_json(out_dir / "metrics.json", metrics)
-        lines = [f"# gankit report: {out_dir.name}", "",
-                 f"- task: {self.task}, preset: `{self.preset.name}` ({self.preset.arch})",
-                 f"- data: {self.data_info.get('name')} ({self.data_info.get('size')} samples)",
-                 f"- steps: {self.history['steps']} (this run: {self.history['steps_this_run']} in "
-                 f"{self.history['seconds_this_run']:.0f} s, {self.history['img_per_s']:.0f} img/s "
-                 f"on {self.history['device']})", ""]
+        lines = [
+            f"# gankit report: {out_dir.name}",
+            "",
+            f"- task: {self.task}, preset: `{self.preset.name}` ({self.preset.arch})",
+            f"- data: {self.data_info.get('name')} ({self.data_info.get('size')} samples)",
+            f"- steps: {self.history['steps']} (this run: {self.history['steps_this_run']} in "
+            f"{self.history['seconds_this_run']:.0f} s, {self.history['img_per_s']:.0f} img/s "
+            f"on {self.history['device']})",
+            "",
+        ]
         for section, values in metrics.items():
             if section == "training" or not isinstance(values, dict):
                 continue
             lines.append(f"## {section}")
             lines += [f"- {key}: {value}" for key, value in values.items()]
             lines.append("")
-        lines += ["Files: `samples/` (grids during training), `loss.png`, `stats.jsonl`, "
-                  "`metrics.json`, weights `*.safetensors`, `train_state/` for `gankit resume`.", ""]
+        lines += [
+            "Files: `samples/` (grids during training), `loss.png`, `stats.jsonl`, "
+            "`metrics.json`, weights `*.safetensors`, `train_state/` for `gankit resume`.",
+            "",
+        ]
         atomic_write_bytes(out_dir / "report.md", "\n".join(lines).encode())

@@ -27,12 +27,21 @@ IMAGE_PRESETS: dict[str, Preset] = {
     for preset in (
         Preset(
             "default",
-            "Fast, stable CPU-first recipe: compact conv G/D with minibatch-std, non-saturating loss, "
+            "Fast, stable CPU-first recipe: compact conv G/D with minibatch-std, "
+            "non-saturating loss, "
             "lazy R1, EMA of G. The embedded default and the recommended start for small images.",
             "dcgan",
             {"latent_dim": 64, "g_width": 64, "d_width": 64, "minibatch_std": True},
-            TrainConfig(steps=3000, batch_size=64, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.99),
-                        r1_gamma=1.0, reg_interval=16, ema_beta=0.999),
+            TrainConfig(
+                steps=3000,
+                batch_size=64,
+                lr_g=2e-4,
+                lr_d=2e-4,
+                betas=(0.5, 0.99),
+                r1_gamma=1.0,
+                reg_interval=16,
+                ema_beta=0.999,
+            ),
         ),
         Preset(
             "dcgan",
@@ -44,12 +53,14 @@ IMAGE_PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "resnet-sn",
-            "Miyato et al. 2018 (SNGAN): ResNet G, spectrally normalised ResNet D with minibatch-std, "
+            "Miyato et al. 2018 (SNGAN): ResNet G, spectrally normalised ResNet D with "
+            "minibatch-std, "
             "hinge loss, Adam (0, 0.9) with a faster D (TTUR). For 32-128 px colour images.",
             "resnet",
             {},
-            TrainConfig(steps=10000, batch_size=64, loss="hinge", lr_g=1e-4, lr_d=4e-4,
-                        betas=(0.0, 0.9)),
+            TrainConfig(
+                steps=10000, batch_size=64, loss="hinge", lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.9)
+            ),
         ),
     )
 }
@@ -69,8 +80,15 @@ class ImageGAN(GANTask):
     presets = IMAGE_PRESETS
     default_preset = "default"
 
-    def __init__(self, preset: str | None = None, resolution: int | None = None,
-                 channels: int | None = None, *, model: dict[str, Any] | None = None, **train: Any) -> None:
+    def __init__(
+        self,
+        preset: str | None = None,
+        resolution: int | None = None,
+        channels: int | None = None,
+        *,
+        model: dict[str, Any] | None = None,
+        **train: Any,
+    ) -> None:
         super().__init__(preset, model=model, **train)
         self.resolution = resolution
         self.channels = channels
@@ -79,7 +97,9 @@ class ImageGAN(GANTask):
         resolution = self.resolution or self.data_info.get("resolution") or 32
         channels = self.channels or self.data_info.get("channels")
         if data is None:
-            raise GankitError("no training data given; pass a dataset name (digits, mnist) or an image folder")
+            raise GankitError(
+                "no training data given; pass a dataset name (digits, mnist) or an image folder"
+            )
         if isinstance(data, ImageData):
             dataset, source = data, None
             if dataset.resolution != resolution:
@@ -92,9 +112,14 @@ class ImageGAN(GANTask):
             if Path(source).expanduser().exists():
                 source = str(Path(source).expanduser().resolve())
             dataset = open_dataset(source, resolution, channels)
-        info = {"source": source, "name": dataset.name, "size": len(dataset),
-                "resolution": dataset.resolution, "channels": dataset.channels,
-                "class_names": list(dataset.class_names)}
+        info = {
+            "source": source,
+            "name": dataset.name,
+            "size": len(dataset),
+            "resolution": dataset.resolution,
+            "channels": dataset.channels,
+            "class_names": list(dataset.class_names),
+        }
         return dataset, info
 
     def arch_config(self, data_info: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +133,11 @@ class ImageGAN(GANTask):
 
     def evaluate(self, dataset: ImageData) -> dict[str, Any]:
         if dataset.labels is None or len(dataset.class_names) < 2:
-            return {"quality": {"note": "dataset has no class labels: run `gankit eval` with an extractor"}}
+            return {
+                "quality": {
+                    "note": "dataset has no class labels: run `gankit eval` with an extractor"
+                }
+            }
         from gankit.metrics.quick import labelled_quality
 
         fakes = self.generate(min(len(dataset), 5000), seed=12345)

@@ -28,8 +28,16 @@ TOY_PRESETS: dict[str, Preset] = {
         "MLP G and D for 2-D mixtures; non-saturating loss with lazy R1 and EMA.",
         "mlp",
         {"data_dim": 2},
-        TrainConfig(steps=3000, batch_size=256, lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.99),
-                    r1_gamma=0.1, ema_beta=0.99, log_every=100),
+        TrainConfig(
+            steps=3000,
+            batch_size=256,
+            lr_g=1e-3,
+            lr_d=1e-3,
+            betas=(0.5, 0.99),
+            r1_gamma=0.1,
+            ema_beta=0.99,
+            log_every=100,
+        ),
     ),
 }
 
@@ -48,8 +56,13 @@ class ToyGAN(GANTask):
             dataset = toy_mixture(data, seed=self.train_config.seed)
         else:
             raise GankitError("ToyGAN data must be 'ring', 'grid' or a ToyData")
-        info = {"source": dataset.name if isinstance(data, str) else None, "name": dataset.name,
-                "size": len(dataset), "centers": dataset.centers.tolist(), "std": dataset.std}
+        info = {
+            "source": dataset.name if isinstance(data, str) else None,
+            "name": dataset.name,
+            "size": len(dataset),
+            "centers": dataset.centers.tolist(),
+            "std": dataset.std,
+        }
         return dataset, info
 
     def arch_config(self, data_info: dict[str, Any]) -> dict[str, Any]:

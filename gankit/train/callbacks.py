@@ -83,8 +83,11 @@ class JsonlStats(Callback):
     def on_train_start(self, trainer: Trainer) -> None:
         if not self.path.exists():
             return
-        kept = [line for line in self.path.read_text().splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= trainer.step]
+        kept = [
+            line
+            for line in self.path.read_text().splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= trainer.step
+        ]
         atomic_write_bytes(self.path, "".join(line + "\n" for line in kept).encode())
 
     def on_log(self, trainer: Trainer, record: dict[str, float]) -> None:
@@ -119,7 +122,9 @@ class SampleGrid(Callback):
     ``render(trainer, path)`` is supplied by the task: an image grid, a scatter plot of 2-D points.
     """
 
-    def __init__(self, out_dir: str | Path, every: int, render: Callable[[Trainer, Path], None]) -> None:
+    def __init__(
+        self, out_dir: str | Path, every: int, render: Callable[[Trainer, Path], None]
+    ) -> None:
         self.out_dir = Path(out_dir)
         self.every = every
         self.render = render
@@ -146,7 +151,9 @@ class LossPlot(Callback):
     def on_train_end(self, trainer: Trainer) -> None:
         if not self.stats_path.exists():
             return
-        records = [json.loads(line) for line in self.stats_path.read_text().splitlines() if line.strip()]
+        records = [
+            json.loads(line) for line in self.stats_path.read_text().splitlines() if line.strip()
+        ]
         if not records:
             return
         plot_losses(records, self.out_path)

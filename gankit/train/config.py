@@ -50,24 +50,50 @@ class TrainConfig:
     keep_checkpoints: int = 3
 
     def __post_init__(self) -> None:
-        positive = ("steps", "batch_size", "n_critic", "accum_steps", "reg_interval", "log_every",
-                    "sample_every", "checkpoint_every", "keep_checkpoints")
+        positive = (
+            "steps",
+            "batch_size",
+            "n_critic",
+            "accum_steps",
+            "reg_interval",
+            "log_every",
+            "sample_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+        )
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise GankitError(f"training option {name} must be a positive integer, got {value!r}")
-        non_negative = ("lr_g", "lr_d", "weight_decay", "r1_gamma", "r2_gamma", "gp_weight",
-                        "ema_warmup")
+                raise GankitError(
+                    f"training option {name} must be a positive integer, got {value!r}"
+                )
+        non_negative = (
+            "lr_g",
+            "lr_d",
+            "weight_decay",
+            "r1_gamma",
+            "r2_gamma",
+            "gp_weight",
+            "ema_warmup",
+        )
         for name in non_negative:
             value = getattr(self, name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise GankitError(f"training option {name} must be a finite number >= 0, got {value!r}")
+                raise GankitError(
+                    f"training option {name} must be a finite number >= 0, got {value!r}"
+                )
         if self.lr_g == 0 or self.lr_d == 0:
             raise GankitError("learning rates lr_g and lr_d must be > 0")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise GankitError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         if not 0 <= self.ema_beta < 1:
             raise GankitError(f"ema_beta must be in [0, 1), got {self.ema_beta!r}")
-        for name, valid in (("optimizer", OPTIMIZERS), ("precision", PRECISIONS), ("device", DEVICES)):
+        for name, valid in (
+            ("optimizer", OPTIMIZERS),
+            ("precision", PRECISIONS),
+            ("device", DEVICES),
+        ):
             if getattr(self, name) not in valid:
-                raise GankitError(f"{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}")
+                raise GankitError(
+                    f"{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}"
+                )

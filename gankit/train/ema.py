@@ -19,9 +19,9 @@ def make_ema(generator: nn.Module) -> nn.Module:
 def update_ema(ema: nn.Module, generator: nn.Module, step: int, beta: float, warmup: int) -> None:
     """Move ``ema`` toward ``generator``.
 
-    The decay ramps up as ``min(beta, (1 + step) / (warmup + step))`` so early, poor weights fade out
-    quickly instead of dominating the average for thousands of steps. Buffers (BatchNorm running
-    statistics) are copied, not averaged, because they describe the current weights.
+    The decay ramps up as ``min(beta, (1 + step) / (warmup + step))`` so early, poor weights fade
+    out quickly instead of dominating the average for thousands of steps. Buffers (BatchNorm
+    running statistics) are copied, not averaged, because they describe the current weights.
     """
     decay = min(beta, (1 + step) / (warmup + step)) if beta > 0 else 0.0
     for p_ema, p in zip(ema.parameters(), generator.parameters(), strict=True):

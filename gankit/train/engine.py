@@ -60,23 +60,29 @@ def resolve_device(name: str) -> torch.device:
     available = {
         "cpu": True,
         "cuda": torch.cuda.is_available(),
-        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+        "mps": getattr(torch.backends, "mps", None) is not None
+        and torch.backends.mps.is_available(),
     }
     if name == "auto":
         return torch.device(next(d for d in ("cuda", "mps", "cpu") if available[d]))
     if not available.get(name, False):
-        raise GankitError(f"device {name!r} is not available on this machine; use --device cpu or auto")
+        raise GankitError(
+            f"device {name!r} is not available on this machine; use --device cpu or auto"
+        )
     return torch.device(name)
 
 
-_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+}
 
 
 class Trainer:
     """Trains ``G`` against ``D`` on ``data``.
 
     Example:
-        >>> trainer = Trainer(G, D, data, TrainConfig(steps=100), run_dir="runs/x")  # doctest: +SKIP
+        >>> trainer = Trainer(G, D, data, TrainConfig(steps=9), run_dir="r")  # doctest: +SKIP
         >>> trainer.fit()                                                          # doctest: +SKIP
     """
 
@@ -141,7 +147,7 @@ class Trainer:
         return self.data.batch(index).to(self.device, non_blocking=True)
 
     def critic(self, x: torch.Tensor) -> torch.Tensor:
-        """D on augmented input: the same augmentation is applied to reals and fakes (DiffAugment)."""
+        """D on augmented input; reals and fakes get the same augmentation (DiffAugment)."""
         return self.D(self.augment(x))
 
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -198,7 +204,9 @@ class Trainer:
             for _ in range(cfg.accum_steps):
                 with self._autocast():
                     fake_logits = self.critic(self.G(self.noise(cfg.batch_size))).float()
-                    real_logits = self.critic(self.real_batch()).float() if self.loss.g_needs_real else None
+                    real_logits = (
+                        self.critic(self.real_batch()).float() if self.loss.g_needs_real else None
+                    )
                 g_loss = self.loss.g_loss(real_logits, fake_logits)
                 self.scaler_G.scale(g_loss / cfg.accum_steps).backward()
         finally:
@@ -208,7 +216,7 @@ class Trainer:
         return {"g_loss": g_loss.detach()}
 
     def train_step(self) -> dict[str, torch.Tensor]:
-        """One step: ``n_critic`` D updates, one G update, one EMA update. Returns detached stats."""
+        """``n_critic`` D updates, one G update, one EMA update; returns detached stats."""
         self.G.train()
         self.D.train()
         for _ in range(self.config.n_critic):
@@ -224,25 +232,32 @@ class Trainer:
         return stats
 
     # ------------------------------------------------------------------- loop
-    def fit(self) -> None:
-        """Train until ``config.steps``; checkpoint periodically and on Ctrl-C / SIGTERM."""
+    def fit(self, max_seconds: float | None = None) -> None:
+        """Train until ``config.steps``; checkpoint periodically and on Ctrl-C / SIGTERM.
+
+        ``max_seconds`` ends training early (as a normal end: final checkpoint, callbacks) once that
+        much wall-clock time has passed; benchmarks use it to compare recipes at equal budgets.
+        """
         cfg = self.config
+        deadline = time.perf_counter() + max_seconds if max_seconds is not None else math.inf
         for cb in self.callbacks:
             cb.on_train_start(self)
         self._last_log = (time.perf_counter(), self.step)
         with self._stop_on_signals():
-            while self.step < cfg.steps:
+            while self.step < cfg.steps and time.perf_counter() < deadline:
                 stats = self.train_step()
                 self.step += 1
                 self._accumulate(stats)
                 for cb in self.callbacks:
                     cb.on_step_end(self)
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                if self.step % cfg.log_every == 0:
                     self._emit_log()
                 if self.run_dir is not None and self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint()
                 if self._stop_requested:
                     self._interrupt()
+        if self._stat_count:
+            self._emit_log()
         if self.run_dir is not None and self.step % cfg.checkpoint_every != 0:
             self.save_checkpoint()
         for cb in self.callbacks:
@@ -250,7 +265,9 @@ class Trainer:
 
     def _interrupt(self) -> None:
         if self.run_dir is None:
-            raise TrainingInterrupted(f"training stopped at step {self.step} (no run directory to save to)")
+            raise TrainingInterrupted(
+                f"training stopped at step {self.step} (no run directory to save to)"
+            )
         self.save_checkpoint()
         raise TrainingInterrupted(
             f"training stopped at step {self.step}/{self.config.steps}; checkpoint saved. "
@@ -269,7 +286,9 @@ class Trainer:
                 raise KeyboardInterrupt
             self._stop_requested = True
 
-        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             yield
         finally:
@@ -301,12 +320,22 @@ class Trainer:
             raise GankitError("save_checkpoint needs a run directory; pass run_dir to the Trainer")
         optim_G, optim_G_rest = split_optimizer_state(self.opt_G.state_dict())
         optim_D, optim_D_rest = split_optimizer_state(self.opt_D.state_dict())
-        rng = {"torch": torch.get_rng_state(), "noise": self.noise_rng.get_state(),
-               "data": self.data_rng.get_state(), "order": self._order}
+        rng = {
+            "torch": torch.get_rng_state(),
+            "noise": self.noise_rng.get_state(),
+            "data": self.data_rng.get_state(),
+            "order": self._order,
+        }
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        tensors = {"G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(), "D": self.D.state_dict(),
-                   "optim_G": optim_G, "optim_D": optim_D, "rng": rng}
+        tensors = {
+            "G": self.G.state_dict(),
+            "G_ema": self.G_ema.state_dict(),
+            "D": self.D.state_dict(),
+            "optim_G": optim_G,
+            "optim_D": optim_D,
+            "rng": rng,
+        }
         meta = {
             "step": self.step,
             "d_updates": self.d_updates,
@@ -317,7 +346,9 @@ class Trainer:
             "scaler_D": self.scaler_D.state_dict(),
             "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks},
         }
-        return write_checkpoint(self.run_dir, self.step, tensors, meta, self.config.keep_checkpoints)
+        return write_checkpoint(
+            self.run_dir, self.step, tensors, meta, self.config.keep_checkpoints
+        )
 
     def resume(self) -> bool:
         """Load the newest checkpoint of ``run_dir``; returns False when there is none."""
@@ -340,7 +371,9 @@ class Trainer:
             try:
                 optimizer.load_state_dict(join_optimizer_state(tensors[name], meta[name]))
             except (ValueError, KeyError, RuntimeError) as err:
-                raise GankitError(f"{step_dir}: optimizer state {name} does not fit the model ({err})") from None
+                raise GankitError(
+                    f"{step_dir}: optimizer state {name} does not fit the model ({err})"
+                ) from None
         rng = tensors["rng"]
         torch.set_rng_state(rng["torch"])
         self.noise_rng.set_state(rng["noise"])
@@ -371,4 +404,3 @@ def state_tensors(trainer: Trainer) -> dict[str, torch.Tensor]:
     flat["rng.data"] = trainer.data_rng.get_state()
     flat["rng.torch"] = torch.get_rng_state()
     return flat
-

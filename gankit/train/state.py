@@ -1,4 +1,4 @@
-"""Checkpoints of a training run: safetensors + JSON, written atomically, newest named by ``latest``.
+"""Checkpoints of a run: safetensors + JSON, written atomically, newest named by ``latest``.
 
 Layout under ``<run>/train_state/``::
 
@@ -23,7 +23,14 @@ from typing import Any
 import torch
 
 from gankit.errors import GankitError
-from gankit.io import atomic_dir, atomic_write_bytes, load_tensors, read_json, save_tensors, write_json
+from gankit.io import (
+    atomic_dir,
+    atomic_write_bytes,
+    load_tensors,
+    read_json,
+    save_tensors,
+    write_json,
+)
 
 STATE_DIR = "train_state"
 LATEST = "latest"
@@ -95,7 +102,9 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return target
 
 
-def read_checkpoint(step_dir: Path, stems: tuple[str, ...]) -> tuple[dict[str, dict[str, torch.Tensor]], dict]:
+def read_checkpoint(
+    step_dir: Path, stems: tuple[str, ...]
+) -> tuple[dict[str, dict[str, torch.Tensor]], dict]:
     """Read the tensors of each file stem and the trainer metadata of one checkpoint."""
     tensors = {stem: load_tensors(step_dir / f"{stem}.safetensors") for stem in stems}
     return tensors, read_json(step_dir / "trainer.json")

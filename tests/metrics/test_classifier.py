@@ -42,7 +42,6 @@ def trained(digits):
         steps=40,
         seed=0,
         batch_size=64,
-        lr=3e-3,
         config=SMALL,
         on_step=lambda step, loss: losses.append(loss),
     )
