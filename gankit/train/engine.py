@@ -44,11 +44,21 @@ _STEMS = (*_MODULES, "optim_G", "optim_D", "rng")
 
 
 class TrainData(Protocol):
-    """What the trainer needs from a dataset: its size and a batch for given indices."""
+    """What the trainer needs from a dataset: its size and a batch for given indices.
+
+    ``batch`` returns the samples, or ``(samples, condition)`` when the data is conditional (it
+    then sets ``conditional = True``; G is called as ``G(z, condition)`` and D as ``D(x, condition)``; generated samples reuse the
+    conditions of a real batch). A dataset may also define ``sample(n, generator)`` returning the
+    same, to choose its own batches (CTGAN's training-by-sampling); it must draw all randomness from
+    ``generator`` so runs stay reproducible and resumable.
+    """
 
     def __len__(self) -> int: ...
 
-    def batch(self, index: torch.Tensor) -> torch.Tensor: ...
+    def batch(self, index: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]: ...
+
+
+Condition = torch.Tensor | None
 
 
 class TrainingInterrupted(GankitError):
@@ -136,19 +146,33 @@ class Trainer:
         """Latent vectors from the trainer's own RNG, drawn on CPU so every device sees the same."""
         return torch.randn(n, self.G.latent_dim, generator=self.noise_rng).to(self.device)
 
-    def real_batch(self) -> torch.Tensor:
-        """The next batch in a seeded per-epoch permutation; incomplete tail batches are dropped."""
-        size = self.config.batch_size
-        if self._cursor + size > len(self._order):
-            self._order = torch.randperm(len(self.data), generator=self.data_rng)
-            self._cursor = 0
-        index = self._order[self._cursor : self._cursor + size]
-        self._cursor += size
-        return self.data.batch(index).to(self.device, non_blocking=True)
+    def real_batch(self) -> tuple[torch.Tensor, Condition]:
+        """The next real batch and its condition (None for unconditional data).
 
-    def critic(self, x: torch.Tensor) -> torch.Tensor:
+        By default batches walk a seeded per-epoch permutation, dropping the incomplete tail.
+        """
+        size = self.config.batch_size
+        if hasattr(self.data, "sample"):
+            batch = self.data.sample(size, self.data_rng)
+        else:
+            if self._cursor + size > len(self._order):
+                self._order = torch.randperm(len(self.data), generator=self.data_rng)
+                self._cursor = 0
+            batch = self.data.batch(self._order[self._cursor : self._cursor + size])
+            self._cursor += size
+        x, cond = batch if isinstance(batch, tuple) else (batch, None)
+        to = {"device": self.device, "non_blocking": True}
+        return x.to(**to), (cond.to(**to) if cond is not None else None)
+
+    def fake_batch(self, cond: Condition) -> torch.Tensor:
+        """G's output for fresh noise (and ``cond`` when the data is conditional)."""
+        z = self.noise(self.config.batch_size)
+        return self.G(z) if cond is None else self.G(z, cond)
+
+    def critic(self, x: torch.Tensor, cond: Condition = None) -> torch.Tensor:
         """D on augmented input; reals and fakes get the same augmentation (DiffAugment)."""
-        return self.D(self.augment(x))
+        x = self.augment(x)
+        return self.D(x) if cond is None else self.D(x, cond)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.config.precision == "fp32":
@@ -163,26 +187,30 @@ class Trainer:
         lazy_reg = (cfg.r1_gamma > 0 or cfg.r2_gamma > 0) and self.d_updates % cfg.reg_interval == 0
         stats: dict[str, torch.Tensor] = {}
         for micro in range(cfg.accum_steps):
-            real = self.real_batch()
+            real, cond = self.real_batch()
             with torch.no_grad(), self._autocast():
-                fake = self.G(self.noise(cfg.batch_size))
+                fake = self.fake_batch(cond)
             with self._autocast():
-                real_logits = self.critic(real).float()
-                fake_logits = self.critic(fake).float()
+                real_logits = self.critic(real, cond).float()
+                fake_logits = self.critic(fake, cond).float()
             total = d_loss = self.loss.d_loss(real_logits, fake_logits)
+
+            def critic(x: torch.Tensor, cond: Condition = cond) -> torch.Tensor:
+                return self.critic(x, cond)
+
             # Regularizers run in fp32: their second-order gradients underflow in half precision.
             if cfg.gp_weight > 0:
-                gp = gradient_penalty(self.critic, real, fake.float(), generator=self.noise_rng)
+                gp = gradient_penalty(critic, real, fake.float(), generator=self.noise_rng)
                 total = total + cfg.gp_weight * gp
                 stats["gp"] = gp.detach()
             if lazy_reg and micro == 0:
                 # Lazy regularization (StyleGAN2): every reg_interval-th update, scaled to match.
                 if cfg.r1_gamma > 0:
-                    r1 = r1_penalty(self.critic, real)
+                    r1 = r1_penalty(critic, real)
                     total = total + 0.5 * cfg.r1_gamma * cfg.reg_interval * r1
                     stats["r1"] = r1.detach()
                 if cfg.r2_gamma > 0:
-                    r2 = r2_penalty(self.critic, fake.float())
+                    r2 = r2_penalty(critic, fake.float())
                     total = total + 0.5 * cfg.r2_gamma * cfg.reg_interval * r2
                     stats["r2"] = r2.detach()
             self.scaler_D.scale(total / cfg.accum_steps).backward()
@@ -202,10 +230,13 @@ class Trainer:
         self.D.requires_grad_(False)  # G's backward needs D's input gradient, not D's weights
         try:
             for _ in range(cfg.accum_steps):
+                # Relativistic losses compare with reals; conditional data needs real conditions.
+                need_real = self.loss.g_needs_real or getattr(self.data, "conditional", False)
+                real, cond = self.real_batch() if need_real else (None, None)
                 with self._autocast():
-                    fake_logits = self.critic(self.G(self.noise(cfg.batch_size))).float()
+                    fake_logits = self.critic(self.fake_batch(cond), cond).float()
                     real_logits = (
-                        self.critic(self.real_batch()).float() if self.loss.g_needs_real else None
+                        self.critic(real, cond).float() if self.loss.g_needs_real else None
                     )
                 g_loss = self.loss.g_loss(real_logits, fake_logits)
                 self.scaler_G.scale(g_loss / cfg.accum_steps).backward()
