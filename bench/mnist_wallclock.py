@@ -142,7 +142,7 @@ def main() -> None:
         accuracy = (judge(test_images).argmax(1) == test.labels).float().mean().item()
         real_features = judge.features(test_images)
     rows = [
-        "| contender | FD ↓ | KID×1e3 ↓ | precision ↑ | recall ↑ | classes | KL to uniform ↓ "
+        "| contender | FD ↓ | KID ↓ | precision ↑ | recall ↑ | classes | KL to uniform ↓ "
         "| training |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -157,7 +157,7 @@ def main() -> None:
         precision, recall = precision_recall(real_features, features, k=3)
         modes = mode_coverage(predicted, 10)
         rows.append(
-            f"| {name} | {fd:.2f} | {kid * 1e3:.2f} | {precision:.3f} | {recall:.3f} | "
+            f"| {name} | {fd:.2f} | {kid:.4g} | {precision:.3f} | {recall:.3f} | "
             f"{modes['modes']} | {modes['kl_to_uniform']:.4f} | {note} |"
         )
         save_image_grid(torch.from_numpy(images[:64])[:, None], npy.with_suffix(".png"))

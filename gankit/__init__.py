@@ -9,6 +9,6 @@ Example:
 __version__ = "0.1.0"
 
 from gankit.errors import GankitError  # noqa: E402
-from gankit.tasks import ImageGAN, ToyGAN, load  # noqa: E402
+from gankit.tasks import ImageGAN, TabularGAN, ToyGAN, load  # noqa: E402
 
-__all__ = ["GankitError", "ImageGAN", "ToyGAN", "__version__", "load"]
+__all__ = ["GankitError", "ImageGAN", "TabularGAN", "ToyGAN", "__version__", "load"]

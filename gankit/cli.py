@@ -71,6 +71,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     gan = cls(args.preset, model=model, **kwargs, **train)
     gan.fit(
         args.data,
+        callbacks=_periodic_eval(gan, args),
         steps=args.steps,
         out=args.out,
         quiet=args.quiet,
@@ -83,11 +84,31 @@ def _cmd_train(args: argparse.Namespace) -> None:
     )
 
 
+def _periodic_eval(gan: Any, args: argparse.Namespace) -> list:
+    """The --eval-every callback: FD of G_ema every N steps, best weights kept in OUT/best."""
+    if args.eval_every is None:
+        return []
+    if args.eval_every < 1 or not args.extractor:
+        raise GankitError("--eval-every needs a positive step count and --extractor DIR")
+    from gankit.metrics.callback import PeriodicEval
+    from gankit.metrics.evaluate import real_images
+    from gankit.metrics.extractors import build_extractor
+
+    data, _ = gan.open_data(args.data)
+    extractor = build_extractor("model-dir", path=args.extractor)
+    real = real_images(data, 2000, seed=0)
+    return [PeriodicEval(real, extractor, args.eval_every, best_dir=Path(args.out) / "best")]
+
+
 def _cmd_resume(args: argparse.Namespace) -> None:
     from gankit.io import read_config
     from gankit.tasks import TASKS
 
     config = read_config(args.run)
+    if config["task"] not in TASKS:
+        raise GankitError(
+            f"{args.run}: unknown task {config['task']!r}; this gankit knows {', '.join(TASKS)}"
+        )
     gan = TASKS[config["task"]].from_config(config)
     gan.fit(None, steps=args.steps, out=args.run, resume=True, quiet=args.quiet)
     print(f"run {args.run} now at step {gan.history['steps']}; report in {args.run}/report.md")
@@ -100,6 +121,10 @@ def _cmd_sample(args: argparse.Namespace) -> None:
     if args.grid is None and args.out_dir is None:
         raise GankitError("say where samples go: --grid out.png and/or --out-dir folder/")
     gan = load(args.model)
+    if gan.task == "tabular":
+        raise GankitError(
+            f"{args.model} makes table rows; use `gankit tabular sample {args.model}`"
+        )
     samples = gan.sample(args.n, seed=args.seed, ema=not args.no_ema)
     if samples.dim() == 2:  # 2-D points
         if args.grid:
@@ -137,6 +162,26 @@ def _cmd_info(args: argparse.Namespace) -> None:
         print("metrics: " + json.dumps(read_json(metrics)))
 
 
+def _cmd_eval(args: argparse.Namespace) -> None:
+    from gankit.metrics.evaluate import evaluate_model, train_extractor
+
+    if args.model == "train-extractor":
+        if not args.data or not args.out:
+            raise GankitError("eval train-extractor needs --data (labelled images) and --out")
+        extractor = train_extractor(args.data, args.out, steps=args.steps, seed=args.seed)
+        print(f"extractor written to {args.out} ({extractor.identity})")
+        return
+    if not args.extractor:
+        raise GankitError("pass --extractor DIR; make one with `gankit eval train-extractor`")
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    result = evaluate_model(
+        args.model, args.extractor, metrics, n=args.n, reference=args.reference, seed=args.seed
+    )
+    shown = {k: v for k, v in result["metrics"].items() if isinstance(v, int | float)}
+    print(" ".join(f"{k}={v:.4g}" for k, v in shown.items()))
+    print(f"written to {args.model}/metrics.json and {args.model}/eval.md")
+
+
 def _cmd_presets(args: argparse.Namespace) -> None:
     from gankit.tasks import TASKS
 
@@ -144,6 +189,92 @@ def _cmd_presets(args: argparse.Namespace) -> None:
         for name, preset in cls.presets.items():
             default = " (default)" if name == cls.default_preset else ""
             print(f"{task:7s} {name:10s}{default}\n        {preset.description}")
+
+
+def _cmd_tabular_fit(args: argparse.Namespace) -> None:
+    from gankit.io import read_json
+    from gankit.tasks.tabular import TabularGAN
+
+    overrides = _parse_set(args.set)
+    model = {k[len("model.") :]: v for k, v in overrides.items() if k.startswith("model.")}
+    train = {k: v for k, v in overrides.items() if not k.startswith("model.")}
+    metadata = read_json(args.metadata) if args.metadata else None
+    discrete = [c.strip() for c in args.discrete.split(",") if c.strip()] if args.discrete else None
+    gan = TabularGAN(args.preset, model=model, **train)
+    gan.fit(
+        args.data,
+        steps=args.steps,
+        out=args.out,
+        discrete_columns=discrete,
+        metadata=metadata,
+        quiet=args.quiet,
+        max_seconds=args.max_seconds,
+    )
+    print(
+        f"trained {gan.history['steps']} steps in {gan.history['seconds_this_run']:.0f} s; "
+        f"model and report in {args.out}/ (see {args.out}/report.md)"
+    )
+
+
+def _cmd_tabular_sample(args: argparse.Namespace) -> None:
+    from gankit.io import atomic_write_bytes
+    from gankit.tasks import load
+
+    gan = load(args.model)
+    if gan.task != "tabular":
+        raise GankitError(f"{args.model} holds a {gan.task!r} model; use `gankit sample` for it")
+    conditions = gan.transformer.parse_conditions(args.condition)
+    rows = gan.sample(args.n, seed=args.seed, ema=not args.no_ema, conditions=conditions)
+    atomic_write_bytes(args.output, rows.to_csv(index=False).encode())
+    print(f"wrote {len(rows)} rows (seed {args.seed}) to {args.output}")
+
+
+def _add_tabular(sub: Any) -> None:
+    tabular = sub.add_parser(
+        "tabular",
+        help="synthetic tables: fit on a CSV, sample rows",
+        description="Fit a TabularGAN on a CSV file and sample synthetic rows from it.",
+    )
+    commands = tabular.add_subparsers(dest="tabular_command", required=True, metavar="COMMAND")
+    fit = commands.add_parser(
+        "fit", help="fit on a CSV file", description="Fit a TabularGAN on a CSV file (header row)."
+    )
+    fit.add_argument("data", help="CSV file with a header row")
+    fit.add_argument("--out", default="runs/tabular", help="run directory (default: runs/tabular)")
+    fit.add_argument("--preset", default=None, help="default or ctgan; see `gankit presets`")
+    fit.add_argument("--steps", type=int, default=None, help="number of G updates (preset default)")
+    fit.add_argument("--max-seconds", type=float, default=None, help="wall-clock budget")
+    fit.add_argument(
+        "--discrete", default=None, help="comma-separated columns to treat as categories"
+    )
+    fit.add_argument(
+        "--metadata", default=None, help='JSON file {"column": "kind"} overriding detected kinds'
+    )
+    fit.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any training option (e.g. batch_size=500) or model.KEY=VALUE",
+    )
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.set_defaults(func=_cmd_tabular_fit)
+    sample = commands.add_parser(
+        "sample", help="write synthetic rows to CSV", description="Sample rows from a TabularGAN."
+    )
+    sample.add_argument("model", help="model directory written by `gankit tabular fit`")
+    sample.add_argument("-n", type=int, default=1000, help="number of rows (default 1000)")
+    sample.add_argument("-o", "--output", required=True, help="CSV file to write")
+    sample.add_argument("--seed", type=int, default=0, help="same seed, same rows (default 0)")
+    sample.add_argument(
+        "--condition",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="only rows with this value (discrete columns; repeatable)",
+    )
+    sample.add_argument("--no-ema", action="store_true", help="use the raw generator, not its EMA")
+    sample.set_defaults(func=_cmd_tabular_sample)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,6 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="any other training option (e.g. ema_beta=0.999) or model.KEY=VALUE",
     )
+    train.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="score G_ema every N steps (needs --extractor); best weights in OUT/best",
+    )
+    train.add_argument("--extractor", default=None, help="extractor directory for --eval-every")
     train.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)
@@ -219,8 +357,28 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", help="model directory")
     info.set_defaults(func=_cmd_info)
 
+    evaluate = sub.add_parser(
+        "eval",
+        help="score a model, or train a feature extractor",
+        description="Score a model directory (writes metrics.json 'eval' and eval.md), or with "
+        "`gankit eval train-extractor --data mnist --out extractors/mnist` train the classifier "
+        "whose features the metrics use. Every result records its protocol (extractor hash, "
+        "sample counts, seed, reference data).",
+    )
+    evaluate.add_argument("model", help="model directory, or the word train-extractor")
+    evaluate.add_argument("--extractor", help="extractor directory (from eval train-extractor)")
+    evaluate.add_argument("--metrics", default="fd,kid,pr,dc,modes", help="comma-separated")
+    evaluate.add_argument("--n", type=int, default=10_000, help="samples (default 10000)")
+    evaluate.add_argument("--reference", help="real data to compare with (default: training data)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
+    evaluate.add_argument("--data", help="train-extractor: labelled data (digits, mnist, folder)")
+    evaluate.add_argument("--out", help="train-extractor: output directory")
+    evaluate.add_argument("--steps", type=int, default=936, help="train-extractor: steps")
+    evaluate.set_defaults(func=_cmd_eval)
+
     presets = sub.add_parser("presets", help="list the named presets")
     presets.set_defaults(func=_cmd_presets)
+    _add_tabular(sub)
     return parser
 
 
@@ -232,8 +390,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingInterrupted as err:
         print(f"gankit: {err}", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:
+        # Ctrl-C outside the trainer's clean stop: during start-up, or a second Ctrl-C ("now").
+        from gankit.train.state import LATEST, STATE_DIR
+
+        run = getattr(args, "out", None) or getattr(args, "run", None)
+        saved = run is not None and (Path(run) / STATE_DIR / LATEST).is_file()
+        resume = f"; continue from the last checkpoint with: gankit resume {run}" if saved else ""
+        print(f"gankit: error: interrupted{resume}", file=sys.stderr)
+        return 130
     except GankitError as err:
         print(f"gankit: error: {err}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as err:
+        # Only allocation failures are the user's to fix (-n, --batch-size, --resolution too
+        # large); any other RuntimeError is a bug and keeps its traceback.
+        if not isinstance(err, MemoryError) and "allocate" not in str(err):
+            raise
+        print(
+            "gankit: error: not enough memory for this request; use a smaller -n, "
+            "--batch-size or --resolution",
+            file=sys.stderr,
+        )
+        return 2
+    except OSError as err:
+        # The machine's problem, not gankit's (disk full, permissions, a vanished file): one
+        # line naming the file, as for any other input the user can fix.
+        where = f" {err.filename}" if err.filename else ""
+        print(f"gankit: error: cannot access{where}: {err.strerror or err}", file=sys.stderr)
         return 2
     return 0
 

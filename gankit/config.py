@@ -56,7 +56,10 @@ def from_dict(cls: type[C], values: dict[str, Any], what: str | None = None) -> 
 def replace(config: C, what: str | None = None, **overrides: Any) -> C:
     """Copy of frozen ``config`` with ``overrides`` applied; unknown keys are an error."""
     check_keys(type(config), overrides, what)
-    return dataclasses.replace(config, **overrides)
+    try:
+        return dataclasses.replace(config, **overrides)
+    except (TypeError, ValueError) as err:
+        raise GankitError(f"invalid {what or type(config).__name__}: {err}") from None
 
 
 def to_dict(config: Any) -> dict[str, Any]:

@@ -33,6 +33,13 @@ FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 
 
+# mkstemp/mkdtemp create 0600/0700 entries; renamed into place they would hide a model from the
+# rest of a team. Files get the permissions a plain open() would give (read once: os.umask can
+# only be read by setting it, which is not safe to do while other threads create files).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -41,21 +48,38 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _write_failed(path: Path, err: OSError) -> GankitError:
+    """A failed write (disk full, read-only, permissions) as one message naming the file."""
+    return GankitError(
+        f"could not write {path} ({err.strerror or err}); free disk space or choose a writable "
+        "folder, then try again"
+    )
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via temp file, fsync, rename: readers never see half."""
+    """Write ``data`` to ``path`` via temp file, fsync, rename: readers never see half.
+
+    A failure (disk full, permissions) leaves the previous file untouched and raises
+    :class:`GankitError` naming ``path``.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+        tmp = None
+        _fsync_dir(path.parent)
+    except OSError as err:
+        raise _write_failed(path, err) from err
+    finally:
+        if tmp is not None:  # not renamed into place: the write failed or was interrupted
+            Path(tmp).unlink(missing_ok=True)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -141,8 +165,12 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         ...     save_tensors(tmp / "G.safetensors", G.state_dict())
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+        os.chmod(tmp, 0o777 & ~_UMASK)
+    except OSError as err:
+        raise _write_failed(path, err) from err
     try:
         yield tmp
         for child in tmp.iterdir():
@@ -151,7 +179,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
                     os.fsync(f.fileno())
         _fsync_dir(tmp)
         if path.exists():
-            old = path.with_name(f".{path.name}.old")
+            # A directory cannot be renamed over a non-empty one: move the old one aside first.
+            # A crash between the two renames leaves only ``old``; see :func:`replaced_dir`.
+            old = old_dir_path(path)
             shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
             os.replace(tmp, path)
@@ -159,9 +189,51 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         else:
             os.replace(tmp, path)
         _fsync_dir(path.parent)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_failed(path, err) from err
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def old_dir_path(path: Path) -> Path:
+    """Where :func:`atomic_dir` keeps the previous ``path`` while it swaps in the new one."""
+    return path.with_name(f".{path.name}.old")
+
+
+def replaced_dir(path: str | os.PathLike) -> Path:
+    """``path``, or the complete previous version a crash inside :func:`atomic_dir` left aside.
+
+    Readers call this instead of assuming ``path`` exists; it never changes the disk, so it is
+    safe while a writer is at work.
+    """
+    path = Path(path)
+    old = old_dir_path(path)
+    return old if not path.exists() and old.is_dir() else path
+
+
+def tidy_dir(folder: str | os.PathLike) -> None:
+    """Clean up after writers killed mid-write in ``folder``: finish or drop their temporaries.
+
+    Only the one process writing into ``folder`` may call this (it deletes in-progress temps).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".old") and name.startswith("."):
+            target = folder / name[1 : -len(".old")]
+            if not target.exists():
+                os.replace(entry, target)  # the crash hit between atomic_dir's two renames
+                continue
+        elif not (name.startswith(".") and name.endswith(".tmp")):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def read_config(model_dir: str | os.PathLike) -> dict[str, Any]:
@@ -177,9 +249,18 @@ def read_config(model_dir: str | os.PathLike) -> dict[str, Any]:
             f"{model_dir / CONFIG_NAME} has no 'task' entry; it is not a gankit config"
         )
     version = config.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise GankitError(
             f"{model_dir / CONFIG_NAME} has format_version {version!r}, this gankit reads up to "
             f"{FORMAT_VERSION}; upgrade gankit to load it"
+        )
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise GankitError(
+            f"{model_dir / CONFIG_NAME} has format_version {version!r}, not a version gankit "
+            "writes (1, 2, ...); the file is damaged or was not written by gankit"
+        )
+    if not isinstance(config["task"], str):
+        raise GankitError(
+            f"{model_dir / CONFIG_NAME}: 'task' must be a name, got {config['task']!r}"
         )
     return config

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gankit.data.images import ImageData, convert_channels, resize_images
+from gankit.data.images import ImageData, check_fits_in_memory, convert_channels, resize_images
 from gankit.errors import GankitError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -78,6 +78,16 @@ def _decode(
     path: Path, resolution: int, channels: int | None, crop: str
 ) -> tuple[np.ndarray, bool]:
     """Pixels of ``path`` as uint8 (H, W) or (H, W, 3), cropped; and whether it was grayscale."""
+    # PIL only warns between MAX_IMAGE_PIXELS and twice that and then decodes gigabytes; a
+    # training image that large is a bomb or a mistake, so refuse it like one (the file is skipped).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return _decode_image(path, resolution, channels, crop)
+
+
+def _decode_image(
+    path: Path, resolution: int, channels: int | None, crop: str
+) -> tuple[np.ndarray, bool]:
     with Image.open(path) as image:
         # JPEG can decode at 1/2, 1/4 or 1/8 scale for free; keep at least twice the target size
         # so the antialiased resize still has detail to work from. Other formats ignore this.
@@ -148,6 +158,7 @@ def load_image_folder(
             f"{', '.join(IMAGE_EXTENSIONS)}); add images or pass another folder"
         )
     class_names, all_labels = _class_labels(root, paths)
+    check_fits_in_memory(len(paths), channels or 3, (resolution, resolution), f"'{root}'")
 
     images: list[torch.Tensor] = []
     labels: list[int] = []

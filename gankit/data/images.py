@@ -6,6 +6,7 @@ Keeping images as uint8 (N, C, H, W) costs a quarter of float32 memory (60,000 M
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -98,6 +99,25 @@ class ImageData:
         return self.images[index].float() / 127.5 - 1.0
 
 
+def check_fits_in_memory(count: int, channels: int, size: tuple[int, int], what: str) -> None:
+    """Refuse a dataset whose uint8 pixels alone would not fit in this machine's memory.
+
+    Without this a typo like ``--resolution 20000`` allocates until the OOM killer ends the
+    process (or a neighbour's); with it the user gets one message saying what to change.
+    """
+    needed = count * channels * size[0] * size[1]
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on every platform
+        return
+    if needed > memory:
+        raise GankitError(
+            f"{what}: {count} images of {size[0]}x{size[1]} pixels need "
+            f"{needed / 2**30:.0f} GiB, more than this machine's {memory / 2**30:.0f} GiB; "
+            "use a smaller --resolution"
+        )
+
+
 def resize_images(images: torch.Tensor, resolution: int | tuple[int, int]) -> torch.Tensor:
     """Resize uint8 images (N, C, H, W) with antialiased bilinear filtering; returns uint8.
 
@@ -120,6 +140,7 @@ def resize_images(images: torch.Tensor, resolution: int | tuple[int, int]) -> to
     if tuple(images.shape[2:]) == size:
         return images
     n, channels = images.shape[:2]
+    check_fits_in_memory(n, channels, size, "resizing")
     pixels_per_image = channels * max(images.shape[2] * images.shape[3], size[0] * size[1])
     chunk = max(1, _RESIZE_CHUNK_PIXELS // pixels_per_image)
     out = torch.empty((n, channels, *size), dtype=torch.uint8)
@@ -148,9 +169,19 @@ def convert_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
         return images.expand(-1, 3, -1, -1).contiguous()
     if have != 3:
         raise GankitError(f"cannot convert {have}-channel images to {channels} channel(s)")
-    weights = torch.tensor(_LUMA_WEIGHTS).view(1, 3, 1, 1)
-    gray = (images.float() * weights).sum(dim=1, keepdim=True)
-    return gray.round_().clamp_(0, 255).to(torch.uint8)
+    return to_gray(images.float()).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def to_gray(images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) float images -> (N, 1, H, W) by ITU-R 601 luma; gray input is returned as is.
+
+    Works for any value range that is linear in intensity ([0, 255] or [-1, 1]) because the luma
+    weights sum to 1.
+    """
+    if images.shape[1] == 1:
+        return images
+    weights = torch.tensor(_LUMA_WEIGHTS, dtype=images.dtype, device=images.device)
+    return (images * weights.view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
 
 
 def with_channels(data: ImageData, channels: int | None) -> ImageData:

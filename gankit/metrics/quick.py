@@ -12,13 +12,10 @@ from typing import Any
 
 import torch
 
+from gankit.data.images import to_gray
 from gankit.metrics.classifier import DigitClassifierConfig, train_digit_classifier
 from gankit.metrics.frechet import frechet_distance
 from gankit.metrics.modes import mode_coverage
-
-
-def _gray(images: torch.Tensor) -> torch.Tensor:
-    return images.mean(dim=1, keepdim=True) if images.shape[1] != 1 else images
 
 
 def labelled_quality(
@@ -32,7 +29,7 @@ def labelled_quality(
     Example:
         >>> labelled_quality(load_digits(32), gan.generate(1000))["fd"]   # doctest: +SKIP
     """
-    real = _gray(dataset.batch(torch.arange(len(dataset))))
+    real = to_gray(dataset.batch(torch.arange(len(dataset))))
     labels = dataset.labels
     order = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
     n_test = max(len(real) // 10, 1)
@@ -49,10 +46,10 @@ def labelled_quality(
     with torch.no_grad():
         accuracy = (classifier(real[test]).argmax(1) == labels[test]).float().mean().item()
         n = min(len(fakes), len(train))
-        fake_features = classifier.features(_gray(fakes[:n]))
+        fake_features = classifier.features(to_gray(fakes[:n]))
         train_features = classifier.features(real[train])
         test_features = classifier.features(real[test])
-        predicted = classifier(_gray(fakes)).argmax(1)
+        predicted = classifier(to_gray(fakes)).argmax(1)
     coverage = mode_coverage(predicted, num_classes)
     # FD is biased upward at small N, so the real-data floor is compared at one shared count.
     m = min(n_test, n)

@@ -29,6 +29,7 @@ from gankit.nn.dcgan import DCGANConfig, build_dcgan
 from gankit.nn.layers import MinibatchStd, pack_samples
 from gankit.nn.mlp import MLPConfig, build_mlp
 from gankit.nn.resnet import ResNetConfig, build_resnet
+from gankit.nn.tabular import TabularConfig, build_tabular
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     "mlp": Architecture(MLPConfig, build_mlp),
     "dcgan": Architecture(DCGANConfig, build_dcgan, dcgan.RESOLUTIONS),
     "resnet": Architecture(ResNetConfig, build_resnet, resnet.RESOLUTIONS),
+    "tabular": Architecture(TabularConfig, build_tabular),
 }
 
 
@@ -90,6 +92,7 @@ __all__ = [
     "MLPConfig",
     "MinibatchStd",
     "ResNetConfig",
+    "TabularConfig",
     "build_gan",
     "config_from_dict",
     "get_architecture",

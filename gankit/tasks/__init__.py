@@ -8,9 +8,10 @@ from gankit.errors import GankitError
 from gankit.io import read_config
 from gankit.tasks.base import GANTask, Preset
 from gankit.tasks.images import ImageGAN
+from gankit.tasks.tabular import TabularGAN
 from gankit.tasks.toy import ToyGAN
 
-TASKS: dict[str, type[GANTask]] = {cls.task: cls for cls in (ImageGAN, ToyGAN)}
+TASKS: dict[str, type[GANTask]] = {cls.task: cls for cls in (ImageGAN, ToyGAN, TabularGAN)}
 
 
 def load(path: str | Path) -> GANTask:
@@ -26,4 +27,4 @@ def load(path: str | Path) -> GANTask:
     return TASKS[task].from_dir(path)
 
 
-__all__ = ["GANTask", "ImageGAN", "Preset", "TASKS", "ToyGAN", "load"]
+__all__ = ["GANTask", "ImageGAN", "Preset", "TASKS", "TabularGAN", "ToyGAN", "load"]

@@ -29,6 +29,7 @@ from gankit.io import (
     write_json,
 )
 from gankit.nn import build_gan
+from gankit.nn.generate import generate
 from gankit.train import (
     JsonlStats,
     LossPlot,
@@ -40,6 +41,7 @@ from gankit.train import (
 )
 from gankit.train.callbacks import Callback
 from gankit.train.ema import make_ema
+from gankit.train.health import HealthMonitor
 
 WEIGHTS = ("G", "G_ema", "D")
 _MIN_FREE_BYTES = 50 * 2**20
@@ -62,17 +64,32 @@ def get_preset(presets: dict[str, Preset], name: str) -> Preset:
     return presets[name]
 
 
-@torch.no_grad()
-def generate(G: nn.Module, n: int, seed: int, batch_size: int = 256) -> torch.Tensor:
-    """``G``'s output (on CPU, float32) for ``n`` latents from a fresh RNG seeded with ``seed``."""
-    was_training = G.training
-    G.eval()
-    device = next(G.parameters()).device
-    z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed))
-    try:
-        return torch.cat([G(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)])
-    finally:
-        G.train(was_training)
+# Top-level keys of config.json and the JSON type each must have.
+_CONFIG_LAYOUT: dict[str, type | tuple[type, ...]] = {
+    "format_version": int,
+    "gankit_version": str,
+    "task": str,
+    "preset": str,
+    "arch": str,
+    "model": dict,
+    "train": dict,
+    "data": dict,
+}
+
+
+def _check_config_layout(config: dict[str, Any]) -> None:
+    """Refuse a config.json with unknown, missing or mistyped top-level entries, naming them."""
+    unknown = sorted(set(config) - set(_CONFIG_LAYOUT))
+    if unknown:
+        raise GankitError(
+            f"config.json has unknown entries {unknown}; valid: {', '.join(_CONFIG_LAYOUT)}"
+        )
+    for key, kind in _CONFIG_LAYOUT.items():
+        if not isinstance(config.get(key), kind):
+            raise GankitError(
+                f"config.json entry {key!r} is missing or not a {getattr(kind, '__name__', kind)}; "
+                "the file is damaged or was not written by gankit"
+            )
 
 
 def preflight_output(out: Path) -> None:
@@ -173,6 +190,10 @@ class GANTask:
         ``resume=True`` continues the newest checkpoint in ``out`` (same data, same config).
         ``max_seconds`` stops early at a wall-clock budget (the report records the steps reached).
         """
+        if max_seconds is not None and not (max_seconds > 0):  # also refuses NaN
+            raise GankitError(
+                f"max_seconds (--max-seconds) must be a positive number, got {max_seconds!r}"
+            )
         if steps is not None:
             self.train_config = replace(self.train_config, "training option", steps=steps)
         out_dir = Path(out) if out is not None else None
@@ -185,8 +206,10 @@ class GANTask:
                 )
             preflight_output(out_dir)
         dataset, info = self.open_data(data if data is not None else self.data_info.get("source"))
-        if self.G is None or (self.data_info and info != self.data_info):
-            self.data_info = info
+        # A new dataset of the same shape fine-tunes the current weights; another shape rebuilds.
+        rebuild = self.G is None or self.arch_config(info) != self.arch_config(self.data_info)
+        self.data_info = info
+        if rebuild:
             self._build()
         if out_dir is not None:
             write_json(out_dir / CONFIG_NAME, self.config_dict())
@@ -203,10 +226,8 @@ class GANTask:
         if resume:
             if out_dir is None:
                 raise GankitError("resume needs the run directory: pass out=")
-            if not trainer.resume():
-                raise GankitError(
-                    f"{out_dir} has no checkpoint to resume from; start it with `gankit train`"
-                )
+            # A run stopped before its first checkpoint has only config.json: start it at step 0.
+            trainer.resume()
         started, start_step = time.perf_counter(), trainer.step
         try:
             trainer.fit(max_seconds)
@@ -228,6 +249,13 @@ class GANTask:
             ),
             "device": str(trainer.device),
         }
+        if trainer.stop_reason is not None:
+            self.history["stopped_early"] = trainer.stop_reason
+        if trainer.rollbacks:
+            self.history["rollbacks"] = trainer.rollbacks
+        monitor = next((cb for cb in trainer.callbacks if isinstance(cb, HealthMonitor)), None)
+        if monitor is not None and monitor.fired:
+            self.history["alarms_fired"] = dict(monitor.fired)
         if out_dir is not None:
             self.save(out_dir)
             self.write_report(out_dir, dataset)
@@ -237,6 +265,16 @@ class GANTask:
         self, out_dir: Path | None, quiet: bool, tensorboard: bool, extra: list[Callback]
     ) -> list[Callback]:
         callbacks: list[Callback] = [ProgressBar(quiet)]
+        if self.train_config.health:
+            # First, so the alarms and probe values it adds to a record reach the bar and files.
+            callbacks.insert(
+                0,
+                HealthMonitor(
+                    stop_on=self.train_config.health_stop,
+                    echo=not quiet,
+                    seed=self.train_config.seed,
+                ),
+            )
         if out_dir is not None:
             callbacks += [
                 JsonlStats(out_dir / "stats.jsonl"),
@@ -249,7 +287,8 @@ class GANTask:
             ]
             if tensorboard:
                 callbacks.append(TensorBoard(out_dir / "tensorboard"))
-        return callbacks + list(extra)
+        # Extra callbacks first: they may add values (e.g. fd) to a record before it is written.
+        return list(extra) + callbacks
 
     # ---------------------------------------------------------------- sample
     def _require_trained(self) -> None:
@@ -286,6 +325,7 @@ class GANTask:
         """Rebuild an untrained task object from a ``config.json`` dict."""
         if config.get("task") != cls.task:
             raise GankitError(f"config is for task {config.get('task')!r}, not {cls.task!r}")
+        _check_config_layout(config)
         gan = cls(config["preset"])
         gan.train_config = from_dict(TrainConfig, config["train"], "training option")
         gan.data_info = config["data"]

@@ -16,9 +16,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from gankit.data import ImageData, open_dataset, with_channels
+from gankit.data import ImageData, open_dataset, resize_images, with_channels
 from gankit.errors import GankitError
-from gankit.tasks.base import GANTask, Preset, generate
+from gankit.nn.generate import generate
+from gankit.tasks.base import GANTask, Preset
 from gankit.train import TrainConfig
 from gankit.viz import save_image_grid, to_uint8
 
@@ -31,7 +32,7 @@ IMAGE_PRESETS: dict[str, Preset] = {
             "non-saturating loss, "
             "lazy R1, EMA of G. The embedded default and the recommended start for small images.",
             "dcgan",
-            {"latent_dim": 64, "g_width": 64, "d_width": 64, "minibatch_std": True},
+            {"latent_dim": 64, "g_width": 32, "d_width": 32, "minibatch_std": True},
             TrainConfig(
                 steps=3000,
                 batch_size=64,
@@ -90,6 +91,10 @@ class ImageGAN(GANTask):
         **train: Any,
     ) -> None:
         super().__init__(preset, model=model, **train)
+        if resolution is not None and (
+            isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1
+        ):
+            raise GankitError(f"resolution must be a positive number of pixels, got {resolution!r}")
         self.resolution = resolution
         self.channels = channels
 
@@ -103,8 +108,6 @@ class ImageGAN(GANTask):
         if isinstance(data, ImageData):
             dataset, source = data, None
             if dataset.resolution != resolution:
-                from gankit.data import resize_images
-
                 dataset = _dc_replace(dataset, images=resize_images(dataset.images, resolution))
             dataset = with_channels(dataset, channels)
         else:

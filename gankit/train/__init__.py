@@ -9,10 +9,20 @@ from gankit.train.callbacks import (
     TensorBoard,
 )
 from gankit.train.config import TrainConfig
-from gankit.train.engine import Trainer, TrainingInterrupted, resolve_device, state_tensors
+from gankit.train.engine import (
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+    resolve_device,
+    state_tensors,
+)
+from gankit.train.health import ALARMS, HealthConfig, HealthMonitor
 
 __all__ = [
+    "ALARMS",
     "Callback",
+    "HealthConfig",
+    "HealthMonitor",
     "JsonlStats",
     "LossPlot",
     "ProgressBar",
@@ -20,6 +30,7 @@ __all__ = [
     "TensorBoard",
     "TrainConfig",
     "Trainer",
+    "TrainingDiverged",
     "TrainingInterrupted",
     "resolve_device",
     "state_tensors",

@@ -34,6 +34,9 @@ class Callback:
     def on_train_end(self, trainer: Trainer) -> None:
         """Called once after the last step (not when interrupted)."""
 
+    def on_rollback(self, trainer: Trainer, message: str) -> None:
+        """Called when a non-finite step was undone from the in-memory snapshot."""
+
     def state_dict(self) -> dict[str, Any]:
         return {}
 
@@ -63,8 +66,10 @@ class ProgressBar(Callback):
         self.bar.update(1)
 
     def on_log(self, trainer: Trainer, record: dict[str, float]) -> None:
-        shown = {k: record[k] for k in ("d_loss", "g_loss", "img_per_s") if k in record}
-        self.bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()}, refresh=False)
+        shown = {k: f"{record[k]:.3g}" for k in ("d_loss", "g_loss", "img_per_s") if k in record}
+        if record.get("alarms"):  # written by the health monitor, which runs first
+            shown["alarm"] = ",".join(record["alarms"])
+        self.bar.set_postfix(shown, refresh=False)
 
     def on_train_end(self, trainer: Trainer) -> None:
         self.bar.close()
@@ -83,11 +88,14 @@ class JsonlStats(Callback):
     def on_train_start(self, trainer: Trainer) -> None:
         if not self.path.exists():
             return
-        kept = [
-            line
-            for line in self.path.read_text().splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= trainer.step
-        ]
+        kept = []
+        for line in self.path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line torn by a crash mid-append; its step is trained again
+            if record.get("step", 0) <= trainer.step:
+                kept.append(line)
         atomic_write_bytes(self.path, "".join(line + "\n" for line in kept).encode())
 
     def on_log(self, trainer: Trainer, record: dict[str, float]) -> None:
@@ -109,7 +117,7 @@ class TensorBoard(Callback):
 
     def on_log(self, trainer: Trainer, record: dict[str, float]) -> None:
         for key, value in record.items():
-            if key != "step":
+            if key != "step" and isinstance(value, int | float):  # alarms are text
                 self.writer.add_scalar(key, value, int(record["step"]))
 
     def on_train_end(self, trainer: Trainer) -> None:

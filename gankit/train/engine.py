@@ -8,6 +8,11 @@ one G update; each update averages ``accum_steps`` micro-batches.
 Determinism: data order and latent noise come from two ``torch.Generator`` objects seeded from the
 config; other randomness (dropout, augmentation) uses torch's global RNG. All of them are saved in
 checkpoints, so a resumed run on CPU continues the uninterrupted one bit for bit.
+
+Non-finite steps: when a loss or gradient norm becomes NaN/Inf the trainer restores the last good
+in-memory :class:`~gankit.train.snapshot.Snapshot`, lowers both learning rates by
+``rollback_lr_factor`` and carries on with the next batch; after ``rollback_limit`` rollbacks the
+next one saves the last good state as a checkpoint and raises :class:`TrainingDiverged`.
 """
 
 from __future__ import annotations
@@ -17,20 +22,21 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
 import torch
 from torch import nn
 
-from gankit.augment import build_augment
+from gankit.augment import AdaptiveAugment, build_augment
 from gankit.errors import GankitError
 from gankit.io import check_state
 from gankit.losses import get_loss, gradient_penalty, r1_penalty, r2_penalty
 from gankit.train.callbacks import Callback
 from gankit.train.config import TrainConfig
 from gankit.train.ema import make_ema, update_ema
+from gankit.train.snapshot import Snapshot
 from gankit.train.state import (
     join_optimizer_state,
     latest_checkpoint,
@@ -47,10 +53,11 @@ class TrainData(Protocol):
     """What the trainer needs from a dataset: its size and a batch for given indices.
 
     ``batch`` returns the samples, or ``(samples, condition)`` when the data is conditional (it
-    then sets ``conditional = True``; G is called as ``G(z, condition)`` and D as ``D(x, condition)``; generated samples reuse the
-    conditions of a real batch). A dataset may also define ``sample(n, generator)`` returning the
-    same, to choose its own batches (CTGAN's training-by-sampling); it must draw all randomness from
-    ``generator`` so runs stay reproducible and resumable.
+    then sets ``conditional = True``; G is called as ``G(z, condition)`` and D as
+    ``D(x, condition)``; generated samples reuse the conditions of a real batch). A dataset may
+    also define ``sample(n, generator)`` returning the same, to choose its own batches (CTGAN's
+    training-by-sampling); it must draw all randomness from ``generator`` so runs stay
+    reproducible and resumable.
     """
 
     def __len__(self) -> int: ...
@@ -63,6 +70,16 @@ Condition = torch.Tensor | None
 
 class TrainingInterrupted(GankitError):
     """Raised after Ctrl-C / SIGTERM once the final checkpoint is safely written."""
+
+
+class TrainingDiverged(GankitError):
+    """Raised when rollbacks could not keep training finite; the last good state is saved."""
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    """L2 norm of all of ``module``'s gradients together (0 when it has none)."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
 
 
 def resolve_device(name: str) -> torch.device:
@@ -81,6 +98,13 @@ def resolve_device(name: str) -> torch.device:
         )
     return torch.device(name)
 
+
+# Learning-rate multiplier as a function of training progress t = step / steps, in [0, 1).
+LR_SCHEDULES: dict[str, Callable[[float], float]] = {
+    "constant": lambda t: 1.0,
+    "cosine": lambda t: 0.5 * (1.0 + math.cos(math.pi * t)),  # settles G at the end (toy HQ)
+    "linear": lambda t: 1.0 - t,
+}
 
 _OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
@@ -122,7 +146,12 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.callbacks = list(callbacks)
         self.loss = get_loss(config.loss)
-        self.augment = build_augment(config.augment)
+        self.ada = (
+            AdaptiveAugment(config.augment, config.ada_target, config.ada_interval, config.ada_kimg)
+            if config.ada_target > 0
+            else None
+        )
+        self.augment = self.ada or build_augment(config.augment)
         optim = _OPTIMIZERS[config.optimizer]
         opts = {"betas": config.betas, "weight_decay": config.weight_decay}
         self.opt_G = optim(self.G.parameters(), lr=config.lr_g, **opts)
@@ -137,6 +166,9 @@ class Trainer:
         self._order = torch.empty(0, dtype=torch.long)
         self._cursor = 0
         self._stop_requested = False
+        self.stop_reason: str | None = None  # set by request_stop(): a normal, early end
+        self.rollbacks = 0
+        self._snapshot: Snapshot | None = None
         self._stat_sums: dict[str, torch.Tensor] = {}
         self._stat_count = 0
         self._last_log = (time.perf_counter(), 0)
@@ -214,15 +246,35 @@ class Trainer:
                     total = total + 0.5 * cfg.r2_gamma * cfg.reg_interval * r2
                     stats["r2"] = r2.detach()
             self.scaler_D.scale(total / cfg.accum_steps).backward()
+        stats["d_grad_norm"] = self._unscaled_grad_norm(self.D, self.opt_D, self.scaler_D)
         self.scaler_D.step(self.opt_D)
         self.scaler_D.update()
         self.d_updates += 1
+        real_logits, fake_logits = real_logits.detach(), fake_logits.detach()
+        if self.ada is not None:
+            self.ada.observe(real_logits)
+            stats["aug_p"] = torch.tensor(self.ada.p)
         stats.update(
             d_loss=d_loss.detach(),
-            d_acc_real=(real_logits.detach() > 0).float().mean(),
-            d_acc_fake=(fake_logits.detach() < 0).float().mean(),
+            d_acc_real=(real_logits > 0).float().mean(),
+            d_acc_fake=(fake_logits < 0).float().mean(),
         )
+        if real_logits.shape == fake_logits.shape:
+            # Ranking real above fake is loss-independent (relativistic and Wasserstein logits
+            # have no threshold at 0), so the health monitor judges "D is winning" from this.
+            stats["d_acc_pair"] = (real_logits > fake_logits).float().mean()
         return stats
+
+    def _unscaled_grad_norm(
+        self, module: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler
+    ) -> torch.Tensor:
+        if scaler.is_enabled():
+            # fp16 gradients are scaled; an Inf here is the scaler's business (it skips the step
+            # and lowers its scale), not a divergence, so it is reported as NaN and not logged.
+            scaler.unscale_(optimizer)
+            norm = _grad_norm(module)
+            return norm if torch.isfinite(norm) else torch.tensor(float("nan"))
+        return _grad_norm(module)
 
     def _g_update(self) -> dict[str, torch.Tensor]:
         cfg = self.config
@@ -242,25 +294,86 @@ class Trainer:
                 self.scaler_G.scale(g_loss / cfg.accum_steps).backward()
         finally:
             self.D.requires_grad_(True)
+        g_grad_norm = self._unscaled_grad_norm(self.G, self.opt_G, self.scaler_G)
         self.scaler_G.step(self.opt_G)
         self.scaler_G.update()
-        return {"g_loss": g_loss.detach()}
+        return {"g_loss": g_loss.detach(), "g_grad_norm": g_grad_norm}
 
     def train_step(self) -> dict[str, torch.Tensor]:
-        """``n_critic`` D updates, one G update, one EMA update; returns detached stats."""
+        """``n_critic`` D updates, one G update, one EMA update; returns detached stats.
+
+        Stats may be NaN/Inf: :meth:`fit` checks them and rolls back (see the module notes).
+        """
         self.G.train()
         self.D.train()
+        self._set_learning_rates()
         for _ in range(self.config.n_critic):
             stats = self._d_update()
         stats.update(self._g_update())
         update_ema(self.G_ema, self.G, self.step, self.config.ema_beta, self.config.ema_warmup)
+        return stats
+
+    def _set_learning_rates(self) -> None:
+        """lr = configured lr x schedule(progress) x rollback_lr_factor ** rollbacks.
+
+        Computed from the step and the rollback count alone, so a resumed run sets exactly the
+        rates of the uninterrupted one.
+        """
+        cfg = self.config
+        scale = LR_SCHEDULES[cfg.lr_schedule](self.step / cfg.steps)
+        scale *= cfg.rollback_lr_factor**self.rollbacks
+        for optimizer, lr in ((self.opt_G, cfg.lr_g), (self.opt_D, cfg.lr_d)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * scale
+
+    def _non_finite(self, stats: dict[str, torch.Tensor]) -> str | None:
+        """Name of the first NaN/Inf statistic (fp16 grad norms excepted), or None."""
         for name, value in stats.items():
             if not torch.isfinite(value):
-                raise GankitError(
-                    f"{name} became {value.item()} at step {self.step + 1}; training diverged. "
-                    "Lower lr_g/lr_d, add r1_gamma, or resume from the last checkpoint"
-                )
-        return stats
+                scaled = name.endswith("_grad_norm") and self.config.precision == "fp16"
+                if not scaled:
+                    return f"{name} became {value.item()}"
+        return None
+
+    def _roll_back(self, problem: str) -> None:
+        """Restore the last good snapshot and lower the learning rates, or stop for good."""
+        cfg = self.config
+        snapshot = self._snapshot
+        where = f"at step {self.step}"
+        if snapshot is None or not snapshot.is_finite():
+            raise TrainingDiverged(
+                f"{problem} {where} and no finite state is left to roll back to; training "
+                "diverged. Check the data for NaN/Inf and lower lr_g/lr_d"
+            )
+        snapshot.restore(self)
+        self._stat_sums, self._stat_count = {}, 0  # those steps' statistics are void
+        if self.rollbacks >= cfg.rollback_limit:
+            saved = ""
+            if self.run_dir is not None:
+                saved = f"; the last good state (from step {snapshot.step}) is saved in "
+                saved += f"{self.save_checkpoint()}"
+            raise TrainingDiverged(
+                f"{problem} {where} after {self.rollbacks} rollbacks; training diverged{saved}. "
+                "Lower lr_g/lr_d further, add r1_gamma or spectral_norm, then resume"
+            )
+        self.rollbacks += 1
+        self._set_learning_rates()
+        message = (
+            f"{problem} {where}: rolled back to step {snapshot.step} (rollback "
+            f"{self.rollbacks}/{cfg.rollback_limit}), learning rates x{cfg.rollback_lr_factor} "
+            f"(lr_g {self.opt_G.param_groups[0]['lr']:.3g}, "
+            f"lr_d {self.opt_D.param_groups[0]['lr']:.3g}), batch skipped"
+        )
+        for cb in self.callbacks:
+            cb.on_rollback(self, message)
+
+    def request_stop(self, reason: str) -> None:
+        """End training after the current step as a normal end (final checkpoint, callbacks).
+
+        The health monitor calls this for ``health_stop``; ``stop_reason`` keeps the why.
+        """
+        if self.stop_reason is None:
+            self.stop_reason = reason
 
     # ------------------------------------------------------------------- loop
     def fit(self, max_seconds: float | None = None) -> None:
@@ -274,11 +387,22 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_start(self)
         self._last_log = (time.perf_counter(), self.step)
+        self._snapshot = Snapshot.take(self)
         with self._stop_on_signals():
-            while self.step < cfg.steps and time.perf_counter() < deadline:
+            while (
+                self.step < cfg.steps
+                and time.perf_counter() < deadline
+                and self.stop_reason is None
+            ):
                 stats = self.train_step()
                 self.step += 1
-                self._accumulate(stats)
+                problem = self._non_finite(stats)
+                if problem is not None:
+                    self._roll_back(problem)
+                else:
+                    self._accumulate(stats)
+                    if self.step % cfg.snapshot_every == 0:
+                        self._snapshot = Snapshot.take(self)
                 for cb in self.callbacks:
                     cb.on_step_end(self)
                 if self.step % cfg.log_every == 0:
@@ -338,6 +462,8 @@ class Trainer:
         record: dict[str, float] = {"step": self.step}
         record.update({k: float(v) / self._stat_count for k, v in self._stat_sums.items()})
         record["img_per_s"] = images / max(now - self._last_log[0], 1e-9)
+        if self.rollbacks:
+            record["rollbacks"] = self.rollbacks
         record = {k: v for k, v in record.items() if not (isinstance(v, float) and math.isnan(v))}
         self._stat_sums, self._stat_count = {}, 0
         self._last_log = (now, self.step)
@@ -375,6 +501,8 @@ class Trainer:
             "optim_D": optim_D_rest,
             "scaler_G": self.scaler_G.state_dict(),
             "scaler_D": self.scaler_D.state_dict(),
+            "rollbacks": self.rollbacks,
+            "ada": self.ada.state_dict() if self.ada is not None else None,
             "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks},
         }
         return write_checkpoint(
@@ -417,6 +545,9 @@ class Trainer:
         self.d_updates = meta["d_updates"]
         self.scaler_G.load_state_dict(meta["scaler_G"])
         self.scaler_D.load_state_dict(meta["scaler_D"])
+        self.rollbacks = meta.get("rollbacks", 0)
+        if self.ada is not None and meta.get("ada") is not None:
+            self.ada.load_state_dict(meta["ada"])
         saved = meta.get("callbacks", {})
         for cb in self.callbacks:
             cb.load_state_dict(saved.get(type(cb).__name__, {}))

@@ -16,6 +16,7 @@ safetensors holds only tensors and gankit never pickles.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,9 @@ from gankit.io import (
     atomic_write_bytes,
     load_tensors,
     read_json,
+    replaced_dir,
     save_tensors,
+    tidy_dir,
     write_json,
 )
 
@@ -77,14 +80,35 @@ def write_checkpoint(
     """
     root = Path(run_dir) / STATE_DIR
     target = root / step_dir_name(step)
-    with atomic_dir(target) as tmp:
-        for stem, named in tensors.items():
-            save_tensors(tmp / f"{stem}.safetensors", named)
-        write_json(tmp / "trainer.json", meta)
-    # ``latest`` moves only after the step directory is complete and renamed into place.
-    atomic_write_bytes(root / LATEST, (target.name + "\n").encode())
-    for old in sorted(root.glob("step-*"))[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    try:
+        tidy_dir(root)  # temporaries of a save that a kill or power cut interrupted
+        with atomic_dir(target) as tmp:
+            for stem, named in tensors.items():
+                save_tensors(tmp / f"{stem}.safetensors", named)
+            write_json(tmp / "trainer.json", meta)
+        # ``latest`` moves only after the step directory is complete and renamed into place.
+        atomic_write_bytes(root / LATEST, (target.name + "\n").encode())
+    except (GankitError, OSError) as err:
+        kept = (root / LATEST).read_text().strip() if (root / LATEST).is_file() else None
+        raise GankitError(
+            f"checkpoint {target.name} was not saved: {err}. "
+            + (f"The previous checkpoint {kept} is intact; " if kept else "")
+            + f"continue with `gankit resume {run_dir}` once fixed"
+        ) from err
+    # Newest by number, not name (step-1000000 sorts before step-999999 as text). Directories
+    # past ``step`` come from before a resume and will be rewritten; counting them as newest
+    # would prune the checkpoint ``latest`` now names.
+    numbered = {
+        int(p.name.removeprefix("step-")): p
+        for p in root.glob("step-*")
+        if p.name.removeprefix("step-").isdigit()
+    }
+    earlier = [numbered[n] for n in sorted(numbered) if n <= step]
+    for old in earlier[:-keep]:
+        # Rename first: a kill during rmtree must not leave a half-deleted step-N in view.
+        doomed = old.with_name(f".{old.name}.pruned.tmp")
+        os.replace(old, doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
     return target
 
 
@@ -93,7 +117,8 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     pointer = Path(run_dir) / STATE_DIR / LATEST
     if not pointer.is_file():
         return None
-    target = pointer.parent / pointer.read_text().strip()
+    name = pointer.read_text(errors="replace").strip()
+    target = replaced_dir(pointer.parent / name)
     if not (target / "trainer.json").is_file():
         raise GankitError(
             f"{pointer} names {target.name}, which is missing or incomplete; delete {pointer} to "

@@ -16,6 +16,15 @@ SMALL = {
     "mlp": {"hidden": 16, "depth": 2},
     "dcgan": {"g_width": 4, "d_width": 4, "latent_dim": 8},
     "resnet": {"width": 8, "latent_dim": 8},
+    "tabular": {
+        "data_dim": 3,
+        "span_sizes": (1, 2),
+        "span_softmax": (False, True),
+        "latent_dim": 8,
+        "g_hidden": (16,),
+        "d_hidden": (16,),
+        "pack": 1,
+    },
 }
 BATCH = 4
 

@@ -164,3 +164,35 @@ def test_fp16_on_cpu_is_refused(digits16):
 def test_invalid_options_are_refused(bad):
     with pytest.raises(GankitError):
         TrainConfig(**bad)
+
+
+def test_same_seed_same_weights_other_seed_other_weights(digits16):
+    def weights(seed):
+        torch.manual_seed(seed)  # model init follows the seed too (tasks seed before building)
+        G, D, _ = build_gan("dcgan", TINY_DCGAN)
+        trainer = Trainer(G, D, digits16, TrainConfig(steps=3, batch_size=16, seed=seed))
+        trainer.fit()
+        return torch.cat([p.flatten() for p in trainer.G.parameters()])
+
+    assert torch.equal(weights(1), weights(1))
+    assert not torch.equal(weights(1), weights(2))
+
+
+def test_time_budget_ends_training_early_as_a_normal_end(digits16, tmp_path):
+    trainer = make_trainer(digits16, tmp_path, steps=10_000)
+    trainer.fit(max_seconds=0.5)
+    assert 0 < trainer.step < 10_000
+    assert latest_checkpoint(tmp_path).name == f"step-{trainer.step:06d}"
+
+
+def test_stats_are_logged_as_averages(digits16, tmp_path):
+    from gankit.train import JsonlStats
+
+    trainer = make_trainer(digits16, tmp_path, steps=4, log_every=2)
+    trainer.callbacks.append(JsonlStats(tmp_path / "stats.jsonl"))
+    trainer.fit()
+    import json
+
+    records = [json.loads(line) for line in (tmp_path / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    assert {"d_loss", "g_loss", "d_acc_real", "d_acc_fake", "img_per_s"} <= records[0].keys()

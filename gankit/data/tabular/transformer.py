@@ -1,0 +1,409 @@
+"""Rows of a table <-> the vectors a GAN sees, with spans describing each column's slice.
+
+Each column gets an encoder (a registry keyed by column kind):
+
+- discrete columns (categorical, boolean): one-hot over the observed values, plus one slot for
+  "missing" when the column has nulls. One ``softmax`` span.
+- numeric columns (continuous, integer, datetime): CTGAN's *mode-specific normalisation*. A
+  variational Gaussian mixture finds the modes of the column; a value ``x`` is written as the mode
+  ``k`` it belongs to (one-hot, a ``softmax`` span) and its offset inside that mode
+  ``alpha = (x - mu_k) / (4 sigma_k)`` (a ``tanh`` span). Skewed, multi-modal and spiky columns
+  (``capital-gain`` is 92 % zeros) become easy for an MLP. A column with nulls adds a 2-way
+  ``softmax`` span "present / missing".
+
+The fitted transformer is plain data (:meth:`TableTransformer.to_json`), so a model directory holds
+it as JSON, never as a pickle. The mixture is fitted on at most ``max_fit_rows`` rows: it needs a
+few thousand points to find the modes, and this keeps fitting fast on big tables.
+
+Example:
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"x": [0.5, 1.5, 10.0, 11.0] * 25, "c": ["a", "b", "a", "a"] * 25})
+    >>> t = TableTransformer.fit(df)
+    >>> t.transform(df).shape[0], list(t.inverse_transform(t.transform(df)).columns)
+    (100, ['x', 'c'])
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from gankit.config import from_dict
+from gankit.data.tabular.columns import ColumnSpec, infer_columns, numeric_values
+from gankit.data.tabular.sampler import ConditionSampler
+from gankit.errors import GankitError
+
+TRANSFORMER_VERSION = 1
+_ALPHA_SCALE = 4.0  # alpha = (x - mu) / (4 sigma): 4 sigmas cover a mode inside tanh's range
+_ALPHA_CLIP = 0.99
+_NS = 1e9
+# A mixture component this narrow (in standard deviations of the column) is a point mass, like
+# capital-gain's 92 % of exact zeros: its offset is noise, so decoding snaps to the mode's mean.
+_POINT_MASS_STD = 2e-3
+# Datetimes are rounded to the coarsest of these units (in ns) that all observed values are whole
+# multiples of: dates stay midnights, timestamps in seconds stay whole seconds.
+_TIME_STEPS = (86_400 * _NS, 3_600 * _NS, 60 * _NS, _NS, 1e6, 1e3, 1.0)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A slice ``[start, start + size)`` of the encoded row and the activation G ends it with."""
+
+    start: int
+    size: int
+    activation: str  # "tanh" (one scalar) or "softmax" (a one-hot choice)
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.size
+
+
+def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
+    """``values`` (object or float, NaN/None for missing) cast back to the column's own dtype."""
+    if spec.dtype == "category":
+        return values.astype(pd.CategoricalDtype(list(spec.categories)))
+    if spec.dtype in ("bool", "int64", "int32", "int16", "int8") and values.isna().any():
+        return values  # the input never had nulls; keep them visible rather than crash
+    try:
+        return values.astype(spec.dtype)
+    except (TypeError, ValueError):
+        return values
+
+
+class DiscreteEncoder:
+    """One-hot over the observed categories (+ a "missing" slot when the column has nulls)."""
+
+    def __init__(self, spec: ColumnSpec) -> None:
+        self.spec = spec
+        self.n_slots = len(spec.categories) + int(spec.has_null)
+
+    @classmethod
+    def fit(cls, series: pd.Series, spec: ColumnSpec, rng: np.random.Generator) -> DiscreteEncoder:
+        return cls(spec)
+
+    @property
+    def spans(self) -> list[tuple[int, str]]:
+        return [(self.n_slots, "softmax")]
+
+    def codes(self, series: pd.Series) -> np.ndarray:
+        """Slot index of each value; unseen values are an error naming the column."""
+        codes = pd.Categorical(series, categories=list(self.spec.categories)).codes.astype(np.int64)
+        missing = series.isna().to_numpy()
+        unseen = (codes < 0) & ~missing
+        if unseen.any():
+            value = series[unseen].iloc[0]
+            raise GankitError(
+                f"column {self.spec.name!r} has value {value!r}, which the model never saw; "
+                f"known values: {list(self.spec.categories)[:10]}"
+            )
+        if missing.any() and not self.spec.has_null:
+            raise GankitError(
+                f"column {self.spec.name!r} has missing values; the model never saw any"
+            )
+        codes[missing] = len(self.spec.categories)
+        return codes
+
+    def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        return np.eye(self.n_slots, dtype=np.float32)[self.codes(series)]
+
+    def inverse(self, block: np.ndarray) -> pd.Series:
+        values = np.array([*self.spec.categories, None], dtype=object)[block.argmax(axis=1)]
+        return restore_dtype(pd.Series(values, name=self.spec.name), self.spec)
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_state(cls, spec: ColumnSpec, state: dict[str, Any]) -> DiscreteEncoder:
+        return cls(spec)
+
+
+class ModeEncoder:
+    """Mode-specific normalisation: a Gaussian-mixture mode (one-hot) and the offset in it."""
+
+    def __init__(
+        self, spec: ColumnSpec, center: float, scale: float, means, stds, weights, step=0.0
+    ) -> None:
+        self.spec = spec
+        self.step = step  # decoded values are rounded to multiples of this (0: not rounded)
+        self.center, self.scale = center, scale  # standardisation before the mixture
+        self.means = np.asarray(means, dtype=np.float64)
+        self.stds = np.asarray(stds, dtype=np.float64)
+        self.weights = np.asarray(weights, dtype=np.float64)
+
+    @classmethod
+    def fit(
+        cls,
+        series: pd.Series,
+        spec: ColumnSpec,
+        rng: np.random.Generator,
+        max_modes: int = 10,
+        max_fit_rows: int = 10_000,
+    ) -> ModeEncoder:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.mixture import BayesianGaussianMixture
+
+        x = numeric_values(series, spec)
+        step = {"integer": 1.0, "continuous": 0.0}.get(spec.kind)
+        if step is None:  # datetime
+            step = next(unit for unit in _TIME_STEPS if np.all(np.fmod(x, unit) == 0))
+        center, scale = float(x.mean()), float(x.std()) or 1.0
+        z = (x - center) / scale
+        if len(z) > max_fit_rows:
+            z = rng.choice(z, max_fit_rows, replace=False)
+        n_modes = min(max_modes, len(np.unique(z)))
+        if n_modes < 2:  # a constant column: one mode, nothing to fit
+            return cls(spec, center, scale, [0.0], [1.0], [1.0], step)
+        # The Dirichlet-process prior switches off unneeded modes (CTGAN's settings).
+        bgm = BayesianGaussianMixture(
+            n_components=n_modes,
+            weight_concentration_prior_type="dirichlet_process",
+            weight_concentration_prior=1e-3,
+            max_iter=100,
+            random_state=int(rng.integers(2**31)),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            bgm.fit(z.reshape(-1, 1))
+        keep = bgm.weights_ > 5e-3
+        stds = np.sqrt(bgm.covariances_.reshape(-1))
+        weights = bgm.weights_[keep] / bgm.weights_[keep].sum()
+        means = bgm.means_.reshape(-1)[keep]
+        return cls(spec, center, scale, means, stds[keep], weights, step)
+
+    @property
+    def spans(self) -> list[tuple[int, str]]:
+        spans = [(1, "tanh"), (len(self.means), "softmax")]
+        return spans + [(2, "softmax")] if self.spec.has_null else spans
+
+    def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        missing = series.isna().to_numpy()
+        z = np.zeros(len(series))
+        z[~missing] = (numeric_values(series, self.spec) - self.center) / self.scale
+        # Each value's mode is drawn from its posterior (as CTGAN does), so values between two
+        # modes are shared out instead of all landing on the nearer one.
+        log_post = (
+            np.log(self.weights)
+            - np.log(self.stds)
+            - 0.5 * ((z[:, None] - self.means) / self.stds) ** 2
+        )
+        post = np.exp(log_post - log_post.max(axis=1, keepdims=True))
+        cum = np.cumsum(post / post.sum(axis=1, keepdims=True), axis=1)
+        mode = (cum < rng.random((len(z), 1))).sum(axis=1).clip(max=len(self.means) - 1)
+        alpha = (z - self.means[mode]) / (_ALPHA_SCALE * self.stds[mode])
+        blocks = [
+            np.clip(alpha, -_ALPHA_CLIP, _ALPHA_CLIP)[:, None],
+            np.eye(len(self.means))[mode],
+        ]
+        if self.spec.has_null:
+            blocks.append(np.eye(2)[missing.astype(np.int64)])
+        return np.concatenate(blocks, axis=1).astype(np.float32)
+
+    def inverse(self, block: np.ndarray) -> pd.Series:
+        mode = block[:, 1 : 1 + len(self.means)].argmax(axis=1)
+        alpha = np.where(self.stds[mode] < _POINT_MASS_STD, 0.0, np.clip(block[:, 0], -1.0, 1.0))
+        z = alpha * _ALPHA_SCALE * self.stds[mode] + self.means[mode]
+        x = np.clip(z * self.scale + self.center, self.spec.minimum, self.spec.maximum)
+        spec = self.spec
+        if self.step:
+            x = np.round(x / self.step) * self.step
+        values: pd.Series = pd.Series(x, name=spec.name)
+        if spec.kind == "datetime":
+            values = pd.Series(pd.to_datetime(x.astype(np.int64)), name=spec.name)
+            if spec.date_format is not None:
+                values = values.dt.strftime(spec.date_format).astype(object)
+        if spec.has_null:
+            missing = block[:, -2:].argmax(axis=1) == 1
+            values = values.astype(object) if spec.date_format else values
+            values[missing] = None if spec.date_format else np.nan
+        return restore_dtype(values, spec)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "center": self.center,
+            "scale": self.scale,
+            "means": self.means.tolist(),
+            "stds": self.stds.tolist(),
+            "weights": self.weights.tolist(),
+            "step": self.step,
+        }
+
+    @classmethod
+    def from_state(cls, spec: ColumnSpec, state: dict[str, Any]) -> ModeEncoder:
+        return cls(spec, **state)
+
+
+ENCODERS: dict[str, type[DiscreteEncoder] | type[ModeEncoder]] = {
+    "categorical": DiscreteEncoder,
+    "boolean": DiscreteEncoder,
+    "continuous": ModeEncoder,
+    "integer": ModeEncoder,
+    "datetime": ModeEncoder,
+}
+
+
+class TableTransformer:
+    """Encodes rows as vectors for G and D and decodes G's vectors back into a DataFrame.
+
+    ``spans`` describe the encoded row left to right; ``column_spans[i]`` are column ``i``'s.
+    The *condition* is a one-hot over every discrete column's slots, concatenated
+    (``cond_dim`` wide): ``cond_positions[j]`` is the place in the encoded row of slot ``j``.
+    """
+
+    kind: ClassVar[str] = "gankit.TableTransformer"
+
+    def __init__(
+        self,
+        encoders: list[DiscreteEncoder | ModeEncoder],
+        seed: int = 0,
+        slot_counts: list[int] | None = None,
+    ) -> None:
+        self.encoders = encoders
+        self.seed = seed
+        self.spans: list[Span] = []
+        self.column_spans: list[list[Span]] = []
+        start = 0
+        for encoder in encoders:
+            own = []
+            for size, activation in encoder.spans:
+                own.append(Span(start, size, activation))
+                start += size
+            self.column_spans.append(own)
+            self.spans += own
+        self.output_dim = start
+        # The condition covers discrete columns: their one span, slot for slot.
+        self.discrete = [i for i, enc in enumerate(encoders) if enc.spec.discrete]
+        self.cond_positions = [
+            pos
+            for i in self.discrete
+            for pos in range(self.column_spans[i][0].start, self.column_spans[i][0].stop)
+        ]
+        self.cond_dim = len(self.cond_positions)
+        # How often each condition slot occurs in the fitted data: sampling draws conditions with
+        # these frequencies, so they are part of the fitted state.
+        self.slot_counts = list(slot_counts or [1] * self.cond_dim)
+
+    def condition_sampler(self) -> ConditionSampler:
+        """Draws conditions with the fitted frequencies (see :mod:`.sampler`)."""
+        sizes = [self.encoders[i].n_slots for i in self.discrete]
+        return ConditionSampler(self.slot_counts, sizes)
+
+    def slots(self, df: pd.DataFrame) -> np.ndarray:
+        """Condition slot of every discrete column's value, shape ``(rows, len(discrete))``."""
+        offsets = np.cumsum([0] + [self.encoders[i].n_slots for i in self.discrete[:-1]])
+        codes = [self.encoders[i].codes(df[self.columns[i].name]) for i in self.discrete]
+        return np.stack(codes, 1) + offsets if codes else np.zeros((len(df), 0), np.int64)
+
+    @property
+    def columns(self) -> list[ColumnSpec]:
+        return [enc.spec for enc in self.encoders]
+
+    @classmethod
+    def fit(
+        cls,
+        df: pd.DataFrame,
+        discrete_columns: list[str] | None = None,
+        metadata: dict[str, str] | None = None,
+        seed: int = 0,
+    ) -> TableTransformer:
+        """Detect the columns of ``df`` and fit one encoder each (seeded: same data, same fit)."""
+        specs = infer_columns(df, discrete_columns, metadata)
+        rng = np.random.default_rng(seed)
+        encoders = [ENCODERS[s.kind].fit(df[s.name], s, rng) for s in specs]
+        fitted = cls(encoders, seed)
+        slots = fitted.slots(df)
+        fitted.slot_counts = np.bincount(slots.reshape(-1), minlength=fitted.cond_dim).tolist()
+        return fitted
+
+    def _check_frame(self, df: pd.DataFrame) -> None:
+        names = [spec.name for spec in self.columns]
+        missing = [n for n in names if n not in df.columns]
+        if missing:
+            raise GankitError(f"the table lacks column(s) {missing} that the model was fitted on")
+
+    def transform(self, df: pd.DataFrame, seed: int | None = None) -> np.ndarray:
+        """Encode ``df`` as a float32 matrix ``(rows, output_dim)``."""
+        self._check_frame(df)
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        return np.concatenate(
+            [enc.transform(df[enc.spec.name], rng) for enc in self.encoders], axis=1
+        )
+
+    def inverse_transform(self, matrix: np.ndarray) -> pd.DataFrame:
+        """Decode encoded rows (one-hot or probabilities: the largest slot wins) into a table."""
+        if matrix.shape[1] != self.output_dim:
+            raise GankitError(f"expected {self.output_dim} encoded features, got {matrix.shape[1]}")
+        decoded = {}
+        for enc, spans in zip(self.encoders, self.column_spans, strict=True):
+            decoded[enc.spec.name] = enc.inverse(matrix[:, spans[0].start : spans[-1].stop])
+        return pd.DataFrame(decoded)
+
+    def condition_slot(self, column: str, value: Any) -> int:
+        """Index in the condition vector of ``column == value``; clear errors otherwise."""
+        names = [spec.name for spec in self.columns]
+        if column not in names:
+            raise GankitError(f"condition on unknown column {column!r}; columns: {names}")
+        index = names.index(column)
+        spec = self.columns[index]
+        if not spec.discrete:
+            raise GankitError(
+                f"condition on column {column!r} ({spec.kind}): only discrete columns can be "
+                f"conditioned on; discrete columns: {[names[i] for i in self.discrete]}"
+            )
+        codes = self.encoders[index].codes(pd.Series([value], dtype=object))
+        offset = sum(self.encoders[i].n_slots for i in self.discrete[: self.discrete.index(index)])
+        return offset + int(codes[0])
+
+    def parse_conditions(self, items: list[str]) -> dict[str, Any]:
+        """``["sex=Female", "children=2"]`` (command-line text) as values of the columns' types."""
+        conditions: dict[str, Any] = {}
+        specs = {spec.name: spec for spec in self.columns}
+        for item in items:
+            column, sep, text = item.partition("=")
+            if not sep or column not in specs:
+                raise GankitError(
+                    f"--condition expects COLUMN=VALUE with a column of {list(specs)}, got {item!r}"
+                )
+            matches = [c for c in specs[column].categories if str(c) == text]
+            if not matches:
+                raise GankitError(
+                    f"column {column!r} has no value {text!r}; known values: "
+                    f"{[str(c) for c in specs[column].categories][:10]}"
+                )
+            conditions[column] = matches[0]
+        return conditions
+
+    # --------------------------------------------------------------- JSON
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``transformer.json``: column specs and each encoder's fitted state."""
+        return {
+            "kind": self.kind,
+            "version": TRANSFORMER_VERSION,
+            "seed": self.seed,
+            "slot_counts": self.slot_counts,
+            "columns": [
+                {
+                    "spec": {**asdict(enc.spec), "categories": list(enc.spec.categories)},
+                    "state": enc.state(),
+                }
+                for enc in self.encoders
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TableTransformer:
+        """Rebuild a fitted transformer from :meth:`to_json`'s output."""
+        if data.get("kind") != cls.kind or data.get("version") != TRANSFORMER_VERSION:
+            raise GankitError(
+                f"not a gankit table transformer (kind {data.get('kind')!r}, version "
+                f"{data.get('version')!r}); was it written by another gankit version?"
+            )
+        encoders = []
+        for column in data["columns"]:
+            spec = from_dict(ColumnSpec, column["spec"], "column spec")
+            encoders.append(ENCODERS[spec.kind].from_state(spec, column["state"]))
+        return cls(encoders, data["seed"], data["slot_counts"])

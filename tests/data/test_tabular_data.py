@@ -1,0 +1,147 @@
+"""Column detection, the reversible table encoding and training-by-sampling."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from gankit.data.tabular import TableTransformer, infer_columns, read_csv, tabular_data
+from gankit.data.tabular import demo_table as mixed_frame
+from gankit.errors import GankitError
+
+
+def test_kinds_are_detected_from_values_and_dtypes():
+    specs = {s.name: s for s in infer_columns(mixed_frame())}
+    kinds = {name: spec.kind for name, spec in specs.items()}
+    assert kinds == {
+        "income": "continuous",
+        "age": "integer",
+        "visits": "integer",
+        "children": "categorical",
+        "member": "boolean",
+        "city": "categorical",
+        "tier": "categorical",
+        "joined": "datetime",
+        "day": "datetime",
+    }
+    assert specs["city"].has_null and specs["age"].has_null and not specs["visits"].has_null
+    assert specs["city"].categories == ("Lima", "Oslo", "Pune")
+    assert specs["day"].date_format == "%Y-%m-%d"
+
+
+def test_discrete_columns_and_metadata_override_the_guess():
+    df = mixed_frame()
+    specs = infer_columns(df, discrete_columns=["visits"], metadata={"children": "integer"})
+    kinds = {s.name: s.kind for s in specs}
+    assert kinds["visits"] == "categorical" and kinds["children"] == "integer"
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (pd.DataFrame({"a": [1.0, 2.0], "empty": [np.nan, np.nan]}), "column 'empty' holds only"),
+        (pd.DataFrame({"zip": [1, "x", 3, 4]}), "column 'zip' mixes numbers and text"),
+        (pd.DataFrame({"zip": ["1", "2", "3", "n/a"]}), "column 'zip' mixes numbers and text"),
+    ],
+)
+def test_bad_columns_are_named(frame, message):
+    with pytest.raises(GankitError, match=message):
+        infer_columns(frame)
+
+
+def test_metadata_errors_name_the_column():
+    df = pd.DataFrame({"x": [0.5, 1.5, 2.5], "c": ["a", "b", "c"]})
+    with pytest.raises(GankitError, match=r"column\(s\) \['nope'\]"):
+        infer_columns(df, metadata={"nope": "integer"})
+    with pytest.raises(GankitError, match="column 'x' is declared integer but holds fractions"):
+        infer_columns(df, metadata={"x": "integer"})
+    with pytest.raises(GankitError, match="column 'x': unknown kind 'number'"):
+        infer_columns(df, metadata={"x": "number"})
+
+
+def test_read_csv_refuses_files_that_are_not_csv(tmp_path):
+    binary = tmp_path / "table.csv"
+    binary.write_bytes(b"PAR1\x00\x01\x02binary")
+    with pytest.raises(GankitError, match="is not a CSV file"):
+        read_csv(binary)
+    parquet = tmp_path / "table.parquet"
+    parquet.write_text("a,b\n1,2\n")
+    with pytest.raises(GankitError, match=r"is not a CSV file \(\.parquet\)"):
+        read_csv(parquet)
+    with pytest.raises(GankitError, match="not found"):
+        read_csv(tmp_path / "missing.csv")
+    good = tmp_path / "good.csv"
+    good.write_text("a, b\n1, x\n2, y\n")
+    assert read_csv(good).columns.tolist() == ["a", "b"]
+
+
+def test_round_trip_keeps_dtypes_nulls_categories_and_values():
+    df = mixed_frame()
+    transformer = TableTransformer.fit(df, seed=0)
+    encoded = transformer.transform(df)
+    assert encoded.shape == (len(df), transformer.output_dim) and encoded.dtype == np.float32
+    back = transformer.inverse_transform(encoded)
+    assert list(back.columns) == list(df.columns)
+    assert back.dtypes.to_dict() == df.dtypes.to_dict()
+    pd.testing.assert_frame_equal(back.isna(), df.isna())
+    for column in ("children", "member", "city", "tier", "day", "visits", "age"):
+        pd.testing.assert_series_equal(back[column], df[column], check_exact=True)
+    # Continuous values come back through (x - mu) / 4 sigma clipped to 0.99: close, not exact.
+    assert np.allclose(back["income"], df["income"], rtol=1e-4, atol=1e-3)
+    assert (back["joined"] - df["joined"]).abs().max() < pd.Timedelta("1s")
+
+
+def test_decoded_numbers_stay_in_the_observed_range_and_integral():
+    df = mixed_frame()
+    transformer = TableTransformer.fit(df)
+    noise = np.random.default_rng(1).uniform(-1, 1, (300, transformer.output_dim))
+    back = transformer.inverse_transform(noise.astype(np.float32))
+    for column in ("income", "visits", "age"):
+        values = back[column].dropna()
+        assert values.min() >= df[column].min() and values.max() <= df[column].max()
+    assert (back["visits"] == back["visits"].round()).all() and back["visits"].dtype == np.int64
+    assert set(back["city"].dropna()) <= {"Oslo", "Lima", "Pune"}
+
+
+def test_json_round_trip_gives_the_same_encoding():
+    df = mixed_frame()
+    transformer = TableTransformer.fit(df, seed=3)
+    restored = TableTransformer.from_json(json.loads(json.dumps(transformer.to_json())))
+    assert np.array_equal(restored.transform(df), transformer.transform(df))
+    assert restored.spans == transformer.spans and restored.slot_counts == transformer.slot_counts
+    with pytest.raises(GankitError, match="not a gankit table transformer"):
+        TableTransformer.from_json({"kind": "pickle", "version": 1})
+
+
+def test_fit_is_seeded():
+    df = mixed_frame()
+    first = TableTransformer.fit(df, seed=5).to_json()
+    assert first == TableTransformer.fit(df, seed=5).to_json()
+
+
+def test_unknown_condition_value_names_the_column():
+    transformer = TableTransformer.fit(mixed_frame())
+    with pytest.raises(GankitError, match="column 'city' has value 'Rome'.*known values"):
+        transformer.condition_slot("city", "Rome")
+    with pytest.raises(GankitError, match="only discrete columns"):
+        transformer.condition_slot("income", 3.0)
+    assert transformer.condition_slot("member", True) == transformer.condition_slot("member", 1)
+
+
+def test_training_by_sampling_matches_rows_to_conditions_and_lifts_rare_values():
+    df = mixed_frame(1000)
+    transformer = TableTransformer.fit(df)
+    data = tabular_data(transformer, df)
+    rows, cond = data.sample(4000, torch.Generator().manual_seed(0))
+    assert cond.sum(dim=1).eq(1).all()
+    positions = torch.tensor(transformer.cond_positions)
+    assert (rows[:, positions] * cond).sum(dim=1).eq(1).all()  # every row has its condition
+    # "Pune" is 10 % of rows; under log-frequency sampling its share when "city" is picked is
+    # log(1 + ~95) / sum(log(1 + count)) ~ 0.25.
+    pune = cond[:, transformer.condition_slot("city", "Pune")].sum()
+    city = cond[:, [transformer.condition_slot("city", c) for c in ("Oslo", "Lima", "Pune")]].sum()
+    assert 0.2 < float(pune / city) < 0.32
+    again, _ = data.sample(4000, torch.Generator().manual_seed(0))
+    assert torch.equal(rows, again)

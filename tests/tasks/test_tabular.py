@@ -1,0 +1,187 @@
+"""TabularGAN end to end: fit, sample (conditionally), save/load, CLI, report, bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gankit import GankitError, TabularGAN, load
+from gankit.cli import main
+from gankit.data import default_data_root
+from gankit.data.tabular import demo_table as mixed_frame
+
+# A few steps of a small model: enough to exercise every path in about a second.
+TINY = {"steps": 6, "batch_size": 40, "log_every": 3, "sample_every": 3, "checkpoint_every": 3}
+TINY_MODEL = {"g_hidden": [32], "d_hidden": [32], "latent_dim": 16, "pack": 4}
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return mixed_frame(400)
+
+
+@pytest.fixture(scope="module")
+def fitted(table) -> TabularGAN:
+    return TabularGAN(model=TINY_MODEL, **TINY).fit(table, quiet=True)
+
+
+def test_samples_keep_columns_dtypes_categories_nulls_and_ranges(fitted, table):
+    rows = fitted.sample(600, seed=0)
+    assert list(rows.columns) == list(table.columns) and len(rows) == 600
+    assert rows.dtypes.to_dict() == table.dtypes.to_dict()
+    assert rows["tier"].cat.categories.tolist() == ["gold", "silver"]
+    assert set(rows["city"].dropna()) <= {"Oslo", "Lima", "Pune"}
+    assert set(rows["children"]) <= set(table["children"])
+    for column in ("income", "age", "visits", "joined"):
+        values = rows[column].dropna()
+        assert table[column].min() <= values.min() and values.max() <= table[column].max()
+    assert (rows["visits"] == rows["visits"].round()).all()
+    assert (rows["age"].dropna() == rows["age"].dropna().round()).all()
+    # Only the columns that had nulls may have them.
+    assert rows.columns[rows.isna().any()].tolist() <= ["age", "city"]
+    pd.to_datetime(rows["day"], format="%Y-%m-%d")  # string dates keep their format
+
+
+def test_same_seed_same_rows(fitted):
+    pd.testing.assert_frame_equal(fitted.sample(50, seed=3), fitted.sample(50, seed=3))
+    assert not fitted.sample(50, seed=3).equals(fitted.sample(50, seed=4))
+
+
+def test_conditional_sampling_gives_exactly_the_asked_values(fitted):
+    rows = fitted.sample(300, seed=1, conditions={"city": "Pune"})
+    assert (rows["city"] == "Pune").all()
+    both = fitted.sample(40, seed=1, conditions={"member": True, "tier": "silver"})
+    assert both["member"].all() and (both["tier"] == "silver").all() and len(both) == 40
+
+
+@pytest.mark.parametrize(
+    ("conditions", "message"),
+    [
+        ({"city": "Rome"}, "column 'city' has value 'Rome'"),
+        ({"town": "Oslo"}, "unknown column 'town'"),
+        ({"income": 1.0}, "only discrete columns"),
+    ],
+)
+def test_bad_conditions_name_the_column(fitted, conditions, message):
+    with pytest.raises(GankitError, match=message):
+        fitted.sample(5, conditions=conditions)
+
+
+def test_save_and_load_reproduce_samples_without_pickles(fitted, tmp_path):
+    fitted.save(tmp_path / "m")
+    files = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert files == [
+        "D.safetensors",
+        "G.safetensors",
+        "G_ema.safetensors",
+        "config.json",
+        "transformer.json",
+    ]
+    loaded = load(tmp_path / "m")
+    assert isinstance(loaded, TabularGAN)
+    pd.testing.assert_frame_equal(loaded.sample(80, seed=7), fitted.sample(80, seed=7))
+    conditioned = loaded.sample(20, seed=7, conditions={"city": "Lima"})
+    pd.testing.assert_frame_equal(
+        conditioned, fitted.sample(20, seed=7, conditions={"city": "Lima"})
+    )
+
+
+def test_fit_with_out_writes_a_resumable_run_and_report(table, tmp_path):
+    pytest.importorskip("sdmetrics")
+    out = tmp_path / "run"
+    small = table[["income", "visits", "city", "member"]]
+    gan = TabularGAN(model=TINY_MODEL, **TINY).fit(small, out=out, quiet=True)
+    report = (out / "report.md").read_text()
+    assert "quality" in report and "privacy_ratio" in report
+    assert any((out / "samples").iterdir())
+    resumed = TabularGAN(model=TINY_MODEL, **TINY).fit(
+        small, steps=9, out=out, resume=True, quiet=True
+    )
+    assert resumed.history["steps"] == 9 and gan.history["steps"] == 6
+
+
+def test_unconditional_table_without_discrete_columns(tmp_path):
+    numbers = pd.DataFrame({"x": np.linspace(0, 1, 200), "y": np.linspace(5, 50, 200)})
+    gan = TabularGAN(model=TINY_MODEL, **TINY).fit(numbers, quiet=True)
+    rows = gan.sample(30, seed=0)
+    assert rows.shape == (30, 2) and rows["x"].between(0, 1).all()
+
+
+def test_cli_fit_and_sample(tmp_path, capsys):
+    pytest.importorskip("sdmetrics")
+    csv = tmp_path / "data.csv"
+    mixed_frame(300)[["income", "children", "city", "day"]].to_csv(csv, index=False)
+    run = tmp_path / "runs" / "t"
+    sets = [f"--set={k}={v}" for k, v in TINY.items() if k != "steps"]
+    model = ["--set=model.g_hidden=[32]", "--set=model.d_hidden=[32]", "--set=model.pack=4"]
+    assert main(["tabular", "fit", str(csv), "--out", str(run), "--steps", "4", *sets, *model]) == 0
+    out_csv = tmp_path / "out.csv"
+    code = main(
+        ["tabular", "sample", str(run), "-n", "25", "-o", str(out_csv), "--condition", "city=Lima"]
+    )
+    assert code == 0
+    rows = pd.read_csv(out_csv)
+    assert len(rows) == 25 and (rows["city"] == "Lima").all()
+    assert rows.columns.tolist() == ["income", "children", "city", "day"]
+    assert main(["sample", str(run), "--grid", str(tmp_path / "g.png")]) == 2
+    assert "gankit tabular sample" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00"), "is not a CSV file"),
+        (lambda p: p.write_text("a,b\n,1\n,2\n,3\n"), "column 'a' holds only missing values"),
+        (lambda p: p.write_text("a,b\n1,x\n2,y\nthree,z\n4,w\n"), "column 'a' mixes numbers"),
+    ],
+)
+def test_cli_bad_input_is_one_clear_line(tmp_path, capsys, make, message):
+    csv = tmp_path / "data.csv"
+    make(csv)
+    assert main(["tabular", "fit", str(csv), "--out", str(tmp_path / "r"), "--steps", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gankit: error:") and message in err and "\n" not in err
+
+
+def test_report_measures_fidelity_privacy_and_utility(fitted, table):
+    pytest.importorskip("sdmetrics")
+    holdout = mixed_frame(200, seed=1)
+    result = fitted.report(table, holdout=holdout, target="member", positive=True, n=300)
+    assert 0 <= result["quality"] <= 1 and 0 <= result["column_shapes"] <= 1
+    # The demo table's columns are independent: sdmetrics finds no pair with a real association.
+    assert result["column_pair_trends"] is None
+    assert result["dcr_baseline"] == "holdout" and result["privacy_ratio"] > 0
+    assert set(result["tstr"]) == {"accuracy", "f1", "auc"}
+    assert 0.5 <= result["trtr"]["accuracy"] <= 1
+
+
+ADULT = default_data_root() / "adult" / "adult.data"
+
+
+@pytest.mark.skipif(not ADULT.is_file(), reason=f"UCI Adult not found at {ADULT}")
+def test_adult_slice_round_trip():
+    names = [
+        "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
+        "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
+        "hours-per-week", "native-country", "income",
+    ]  # fmt: skip
+    adult = pd.read_csv(ADULT, header=None, names=names, skipinitialspace=True, nrows=2000)
+    gan = TabularGAN(model=TINY_MODEL, **TINY).fit(adult, quiet=True)
+    kinds = gan.data_info["kinds"]
+    assert kinds["age"] == "integer" and kinds["native-country"] == "categorical"
+    rows = gan.sample(500, seed=0, conditions={"sex": "Female"})
+    assert rows.dtypes.to_dict() == adult.dtypes.to_dict() and (rows["sex"] == "Female").all()
+    assert rows["capital-gain"].between(0, adult["capital-gain"].max()).all()
+
+
+def test_fit_needs_a_table():
+    with pytest.raises(GankitError, match="DataFrame or a CSV path"):
+        TabularGAN().fit(42)
+    with pytest.raises(GankitError, match="no weights yet"):
+        TabularGAN().sample(3)
+
+
+def test_fitting_another_table_refits_the_transformer_and_rebuilds(table):
+    gan = TabularGAN(model=TINY_MODEL, **TINY).fit(table[["income", "city"]], quiet=True)
+    gan.fit(table[["visits", "member"]], quiet=True)
+    rows = gan.sample(20, seed=0)
+    assert rows.columns.tolist() == ["visits", "member"] and rows["member"].dtype == bool
