@@ -527,6 +527,7 @@ class Trainer:
             module.load_state_dict(tensors[name])
         for name in ("optim_G", "optim_D"):
             optimizer = getattr(self, f"opt_{name[-1]}")
+            _check_optimizer_tensors(optimizer, tensors[name], step_dir / f"{name}.safetensors")
             try:
                 optimizer.load_state_dict(join_optimizer_state(tensors[name], meta[name]))
             except (ValueError, KeyError, RuntimeError) as err:
@@ -534,6 +535,24 @@ class Trainer:
                     f"{step_dir}: optimizer state {name} does not fit the model ({err})"
                 ) from None
         rng = tensors["rng"]
+        expected_rng = {
+            "torch": torch.get_rng_state(),
+            "noise": self.noise_rng.get_state(),
+            "data": self.data_rng.get_state(),
+        }
+        found_rng = {k: v for k, v in rng.items() if k not in ("order", "cuda")}
+        check_state(expected_rng, found_rng, str(step_dir / "rng.safetensors"))
+        order = rng.get("order")
+        if (
+            order is None
+            or order.dtype != torch.long
+            or order.dim() != 1
+            or len(order) not in (0, len(self.data))
+        ):
+            raise GankitError(
+                f"{step_dir / 'rng.safetensors'}: the saved data order does not fit this dataset "
+                f"of {len(self.data)} samples; was the run trained on other data?"
+            )
         torch.set_rng_state(rng["torch"])
         self.noise_rng.set_state(rng["noise"])
         self.data_rng.set_state(rng["data"])
@@ -551,6 +570,26 @@ class Trainer:
         saved = meta.get("callbacks", {})
         for cb in self.callbacks:
             cb.load_state_dict(saved.get(type(cb).__name__, {}))
+
+
+def _check_optimizer_tensors(
+    optimizer: torch.optim.Optimizer, found: dict[str, torch.Tensor], source: Path
+) -> None:
+    """Adam/AdamW moments must match their parameter's shape and dtype, ``step`` be a scalar.
+
+    torch would silently cast a wrong dtype and fail deep inside a later step on a wrong shape,
+    so the checkpoint is checked here, with a message naming the file.
+    """
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    expected: dict[str, torch.Tensor] = {}
+    for index, param in enumerate(params):
+        expected[f"{index}.step"] = torch.zeros((), dtype=torch.float32)
+        expected[f"{index}.exp_avg"] = param.detach()
+        expected[f"{index}.exp_avg_sq"] = param.detach()
+    # Parameters that never received a gradient have no state: a subset of indices is fine.
+    indices = {name.split(".", 1)[0] for name in found}
+    wanted = {k: v for k, v in expected.items() if k.split(".", 1)[0] in indices}
+    check_state(wanted, found, str(source))
 
 
 def state_tensors(trainer: Trainer) -> dict[str, torch.Tensor]:

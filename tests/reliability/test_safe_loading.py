@@ -174,21 +174,10 @@ CHANGES = {
     "half": _half,
 }
 
-# Trainer.load_checkpoint (gankit/train/engine.py) checks names/shapes/dtypes of G, G_ema and D
-# but not of the optimizer and RNG tensors: torch casts or ignores some (exit 0, run goes on),
-# others fail later inside torch with a traceback. Reported to the engine's owner.
-_ENGINE_UNCHECKED = pytest.mark.xfail(
-    strict=True,
-    reason="engine.load_checkpoint does not check optimizer/RNG tensors before loading them",
-)
-
-
 def _checkpoint_cases():
     for stem in ("G", "optim_G", "rng"):
         for name in CHANGES:
-            unchecked = stem != "G" and not (stem == "optim_G" and name == "extra")
-            marks = [_ENGINE_UNCHECKED] if unchecked else []
-            yield pytest.param(stem, name, marks=marks, id=f"{stem}-{name}")
+            yield pytest.param(stem, name, id=f"{stem}-{name}")
 
 
 @pytest.mark.parametrize("stem,change", list(_checkpoint_cases()))
