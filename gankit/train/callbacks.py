@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,21 +46,29 @@ class Callback:
 
 
 class ProgressBar(Callback):
-    """A tqdm bar with ETA; silent when ``quiet`` or when stderr is not a terminal."""
+    """A tqdm bar with ETA on a terminal; silent when ``quiet``.
+
+    When stderr is not a terminal (``make run`` piped to a log, CI), a bar would print nothing
+    useful, so one plain progress line is written about every tenth of the run instead.
+    """
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
         self.bar = None
+        self.plain = False
+        self._started = 0.0
 
     def on_train_start(self, trainer: Trainer) -> None:
         from tqdm.auto import tqdm
 
+        self.plain = not self.quiet and not sys.stderr.isatty()
+        self._started = time.perf_counter()
         self.bar = tqdm(
             total=trainer.config.steps,
             initial=trainer.step,
             unit="step",
             dynamic_ncols=True,
-            disable=self.quiet or not sys.stderr.isatty(),
+            disable=self.quiet or self.plain,
         )
 
     def on_step_end(self, trainer: Trainer) -> None:
@@ -70,6 +79,19 @@ class ProgressBar(Callback):
         if record.get("alarms"):  # written by the health monitor, which runs first
             shown["alarm"] = ",".join(record["alarms"])
         self.bar.set_postfix(shown, refresh=False)
+        total = trainer.config.steps
+        tenth = max(total // 10, 1)
+        if (
+            self.plain
+            and trainer.step // tenth != (trainer.step - trainer.config.log_every) // tenth
+        ):
+            elapsed = time.perf_counter() - self._started
+            values = " ".join(f"{k}={v}" for k, v in shown.items())
+            print(
+                f"step {trainer.step}/{total} ({elapsed:.0f} s) {values}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def on_train_end(self, trainer: Trainer) -> None:
         self.bar.close()
