@@ -364,6 +364,9 @@ class GANTask:
             lines.append(f"## {section}")
             lines += [f"- {key}: {value}" for key, value in values.items()]
             lines.append("")
+        grids = sorted((out_dir / "samples").glob("step-*.png"))
+        if grids:
+            lines += [f"Latest samples: ![samples](samples/{grids[-1].name})", ""]
         lines += [
             "Files: `samples/` (grids during training), `loss.png`, `stats.jsonl`, "
             "`metrics.json`, weights `*.safetensors`, `train_state/` for `gankit resume`.",
