@@ -11,15 +11,28 @@ from gankit.errors import GankitError
 from gankit.metrics.evaluate import evaluate_images, real_images
 from gankit.metrics.extractors import build_extractor
 
-TINY = ["--data", "digits", "--resolution", "16", "--batch-size", "8", "--quiet",
-        "--set", "model.g_width=8", "--set", "model.d_width=8"]
+TINY = [
+    "--data",
+    "digits",
+    "--resolution",
+    "16",
+    "--batch-size",
+    "8",
+    "--quiet",
+    "--set",
+    "model.g_width=8",
+    "--set",
+    "model.d_width=8",
+]
 
 
 @pytest.fixture(scope="module")
 def extractor_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("extractor") / "digits"
-    assert main(["eval", "train-extractor", "--data", "digits", "--out", str(out),
-                 "--steps", "20"]) == 0
+    assert (
+        main(["eval", "train-extractor", "--data", "digits", "--out", str(out), "--steps", "20"])
+        == 0
+    )
     return out
 
 
@@ -37,8 +50,21 @@ def test_real_against_itself_scores_as_perfect(extractor_dir):
 def test_eval_writes_metrics_with_protocol(extractor_dir, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", *TINY, "--steps", "2", "--out", str(run)]) == 0
-    assert main(["eval", str(run), "--extractor", str(extractor_dir), "--n", "200",
-                 "--metrics", "fd,kid,pr,modes"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                str(run),
+                "--extractor",
+                str(extractor_dir),
+                "--n",
+                "200",
+                "--metrics",
+                "fd,kid,pr,modes",
+            ]
+        )
+        == 0
+    )
     result = json.loads((run / "metrics.json").read_text())["eval"]
     assert result["protocol"]["n_fake"] == 200 and result["protocol"]["n_real"] == 200
     assert "sha256=" in result["protocol"]["extractor"]
@@ -49,8 +75,25 @@ def test_eval_writes_metrics_with_protocol(extractor_dir, tmp_path, capsys):
 
 def test_periodic_eval_logs_fd_and_keeps_the_best(extractor_dir, tmp_path):
     run = tmp_path / "run"
-    assert main(["train", *TINY, "--steps", "4", "--log-every", "2", "--out", str(run),
-                 "--eval-every", "2", "--extractor", str(extractor_dir)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *TINY,
+                "--steps",
+                "4",
+                "--log-every",
+                "2",
+                "--out",
+                str(run),
+                "--eval-every",
+                "2",
+                "--extractor",
+                str(extractor_dir),
+            ]
+        )
+        == 0
+    )
     records = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
     assert all("fd" in r for r in records)
     best = json.loads((run / "best" / "best.json").read_text())
@@ -58,10 +101,13 @@ def test_periodic_eval_logs_fd_and_keeps_the_best(extractor_dir, tmp_path):
     assert (run / "best" / "G_ema.safetensors").is_file()
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["eval", "runs/none"], "--extractor"),
-    (["eval", "train-extractor", "--data", "digits"], "--out"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["eval", "runs/none"], "--extractor"),
+        (["eval", "train-extractor", "--data", "digits"], "--out"),
+    ],
+)
 def test_eval_bad_input_is_one_clear_line(argv, needle, capsys):
     assert main(argv) == 2
     assert needle in capsys.readouterr().err

@@ -174,6 +174,7 @@ CHANGES = {
     "half": _half,
 }
 
+
 def _checkpoint_cases():
     for stem in ("G", "optim_G", "rng"):
         for name in CHANGES:
