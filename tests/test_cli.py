@@ -7,27 +7,16 @@ from PIL import Image
 
 from gankit.cli import main
 
-TINY = [
-    "--data",
-    "digits",
-    "--resolution",
-    "16",
-    "--batch-size",
-    "8",
-    "--quiet",
-    "--set",
-    "model.g_width=8",
-    "--set",
-    "model.d_width=8",
-    "--checkpoint-every",
-    "2",
-]
+
+@pytest.fixture(scope="session")
+def tiny(tiny_train_args):
+    return [*tiny_train_args, "--checkpoint-every", "2"]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, tiny):
     out = tmp_path_factory.mktemp("cli") / "run"
-    assert main(["train", *TINY, "--steps", "3", "--out", str(out)]) == 0
+    assert main(["train", *tiny, "--steps", "3", "--out", str(out)]) == 0
     return out
 
 
@@ -50,9 +39,9 @@ def test_info_describes_the_run(run, capsys):
     assert "task images" in text and "latest checkpoint: step-000003" in text
 
 
-def test_resume_continues_to_more_steps(tmp_path, capsys):
+def test_resume_continues_to_more_steps(tmp_path, capsys, tiny):
     out = tmp_path / "run"
-    assert main(["train", *TINY, "--steps", "2", "--out", str(out)]) == 0
+    assert main(["train", *tiny, "--steps", "2", "--out", str(out)]) == 0
     assert main(["resume", str(out), "--steps", "4", "--quiet"]) == 0
     assert "now at step 4" in capsys.readouterr().out
     assert (out / "train_state" / "step-000004").is_dir()

@@ -11,20 +11,6 @@ from gankit.errors import GankitError
 from gankit.metrics.evaluate import evaluate_images, real_images
 from gankit.metrics.extractors import build_extractor
 
-TINY = [
-    "--data",
-    "digits",
-    "--resolution",
-    "16",
-    "--batch-size",
-    "8",
-    "--quiet",
-    "--set",
-    "model.g_width=8",
-    "--set",
-    "model.d_width=8",
-]
-
 
 @pytest.fixture(scope="module")
 def extractor_dir(tmp_path_factory):
@@ -47,9 +33,9 @@ def test_real_against_itself_scores_as_perfect(extractor_dir):
     assert evaluate_images(real, noise, extractor, ("fd",))["fd"] > 10 * max(result["fd"], 0.01)
 
 
-def test_eval_writes_metrics_with_protocol(extractor_dir, tmp_path, capsys):
+def test_eval_writes_metrics_with_protocol(extractor_dir, tmp_path, capsys, tiny_train_args):
     run = tmp_path / "run"
-    assert main(["train", *TINY, "--steps", "2", "--out", str(run)]) == 0
+    assert main(["train", *tiny_train_args, "--steps", "2", "--out", str(run)]) == 0
     assert (
         main(
             [
@@ -73,13 +59,13 @@ def test_eval_writes_metrics_with_protocol(extractor_dir, tmp_path, capsys):
     assert "quality" in json.loads((run / "metrics.json").read_text())  # training report kept
 
 
-def test_periodic_eval_logs_fd_and_keeps_the_best(extractor_dir, tmp_path):
+def test_periodic_eval_logs_fd_and_keeps_the_best(extractor_dir, tmp_path, tiny_train_args):
     run = tmp_path / "run"
     assert (
         main(
             [
                 "train",
-                *TINY,
+                *tiny_train_args,
                 "--steps",
                 "4",
                 "--log-every",
