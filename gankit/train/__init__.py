@@ -17,6 +17,7 @@ from gankit.train.engine import (
     state_tensors,
 )
 from gankit.train.health import ALARMS, HealthConfig, HealthMonitor
+from gankit.train.objective import Objective
 
 __all__ = [
     "ALARMS",
@@ -25,6 +26,7 @@ __all__ = [
     "HealthMonitor",
     "JsonlStats",
     "LossPlot",
+    "Objective",
     "ProgressBar",
     "SampleGrid",
     "TensorBoard",

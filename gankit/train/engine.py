@@ -36,6 +36,7 @@ from gankit.losses import get_loss, gradient_penalty, r1_penalty, r2_penalty
 from gankit.train.callbacks import Callback
 from gankit.train.config import TrainConfig
 from gankit.train.ema import make_ema, update_ema
+from gankit.train.objective import Objective
 from gankit.train.snapshot import Snapshot
 from gankit.train.state import (
     join_optimizer_state,
@@ -129,6 +130,7 @@ class Trainer:
         *,
         run_dir: str | Path | None = None,
         callbacks: Iterable[Callback] = (),
+        objective: Objective | None = None,
     ) -> None:
         if len(data) < config.batch_size:
             raise GankitError(
@@ -145,6 +147,7 @@ class Trainer:
         self.data = data
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.callbacks = list(callbacks)
+        self.objective = objective if objective is not None else Objective()
         self.loss = get_loss(config.loss)
         self.ada = (
             AdaptiveAugment(config.augment, config.ada_target, config.ada_interval, config.ada_kimg)
@@ -221,11 +224,15 @@ class Trainer:
         for micro in range(cfg.accum_steps):
             real, cond = self.real_batch()
             with torch.no_grad(), self._autocast():
-                fake = self.fake_batch(cond)
+                fake = self.objective.fake_for_d(self, self.fake_batch(cond))
             with self._autocast():
                 real_logits = self.critic(real, cond).float()
                 fake_logits = self.critic(fake, cond).float()
+                terms = self.objective.d_terms(self, real, fake, cond)
             total = d_loss = self.loss.d_loss(real_logits, fake_logits)
+            for name, term in terms.items():
+                total = total + term.float()
+                stats[f"d_{name}"] = term.detach()
 
             def critic(x: torch.Tensor, cond: Condition = cond) -> torch.Tensor:
                 return self.critic(x, cond)
@@ -276,28 +283,40 @@ class Trainer:
             return norm if torch.isfinite(norm) else torch.tensor(float("nan"))
         return _grad_norm(module)
 
-    def _g_update(self) -> dict[str, torch.Tensor]:
+    def _g_update(self, adversarial_weight: float) -> dict[str, torch.Tensor]:
         cfg = self.config
+        adversarial = adversarial_weight > 0
         self.opt_G.zero_grad(set_to_none=True)
         self.D.requires_grad_(False)  # G's backward needs D's input gradient, not D's weights
+        stats: dict[str, torch.Tensor] = {}
         try:
             for _ in range(cfg.accum_steps):
                 # Relativistic losses compare with reals; conditional data needs real conditions.
                 need_real = self.loss.g_needs_real or getattr(self.data, "conditional", False)
                 real, cond = self.real_batch() if need_real else (None, None)
                 with self._autocast():
-                    fake_logits = self.critic(self.fake_batch(cond), cond).float()
-                    real_logits = (
-                        self.critic(real, cond).float() if self.loss.g_needs_real else None
-                    )
-                g_loss = self.loss.g_loss(real_logits, fake_logits)
-                self.scaler_G.scale(g_loss / cfg.accum_steps).backward()
+                    fake = self.fake_batch(cond)
+                    terms = self.objective.g_terms(self, real, fake, cond)
+                    if adversarial:
+                        fake_logits = self.critic(fake, cond).float()
+                        real_logits = (
+                            self.critic(real, cond).float() if self.loss.g_needs_real else None
+                        )
+                total = torch.zeros((), device=self.device)
+                if adversarial:
+                    g_loss = self.loss.g_loss(real_logits, fake_logits)
+                    total = total + adversarial_weight * g_loss
+                    stats["g_loss"] = g_loss.detach()
+                for name, term in terms.items():
+                    total = total + term.float()
+                    stats[f"g_{name}"] = term.detach()
+                self.scaler_G.scale(total / cfg.accum_steps).backward()
         finally:
             self.D.requires_grad_(True)
-        g_grad_norm = self._unscaled_grad_norm(self.G, self.opt_G, self.scaler_G)
+        stats["g_grad_norm"] = self._unscaled_grad_norm(self.G, self.opt_G, self.scaler_G)
         self.scaler_G.step(self.opt_G)
         self.scaler_G.update()
-        return {"g_loss": g_loss.detach(), "g_grad_norm": g_grad_norm}
+        return stats
 
     def train_step(self) -> dict[str, torch.Tensor]:
         """``n_critic`` D updates, one G update, one EMA update; returns detached stats.
@@ -307,9 +326,13 @@ class Trainer:
         self.G.train()
         self.D.train()
         self._set_learning_rates()
-        for _ in range(self.config.n_critic):
-            stats = self._d_update()
-        stats.update(self._g_update())
+        stats: dict[str, torch.Tensor] = {}
+        # A zero adversarial weight is a reconstruction-only phase: D neither trains nor judges.
+        adversarial_weight = self.objective.adversarial_weight(self.step)
+        if adversarial_weight > 0:
+            for _ in range(self.config.n_critic):
+                stats = self._d_update()
+        stats.update(self._g_update(adversarial_weight))
         update_ema(self.G_ema, self.G, self.step, self.config.ema_beta, self.config.ema_warmup)
         return stats
 
@@ -493,6 +516,9 @@ class Trainer:
             "optim_D": optim_D,
             "rng": rng,
         }
+        objective_state = self.objective.state_tensors()
+        if objective_state:
+            tensors["objective"] = objective_state
         meta = {
             "step": self.step,
             "d_updates": self.d_updates,
@@ -520,7 +546,12 @@ class Trainer:
     def load_checkpoint(self, step_dir: str | Path) -> None:
         """Restore models, optimizers, EMA, RNGs, data position and callback state."""
         step_dir = Path(step_dir)
-        tensors, meta = read_checkpoint(step_dir, _STEMS)
+        objective_state = self.objective.state_tensors()
+        stems = (*_STEMS, "objective") if objective_state else _STEMS
+        tensors, meta = read_checkpoint(step_dir, stems)
+        if objective_state:
+            source = str(step_dir / "objective.safetensors")
+            check_state(objective_state, tensors["objective"], source)
         for name in _MODULES:
             module = getattr(self, name)
             check_state(module.state_dict(), tensors[name], str(step_dir / f"{name}.safetensors"))
@@ -565,6 +596,8 @@ class Trainer:
         self.scaler_G.load_state_dict(meta["scaler_G"])
         self.scaler_D.load_state_dict(meta["scaler_D"])
         self.rollbacks = meta.get("rollbacks", 0)
+        if objective_state:
+            self.objective.load_state_tensors(tensors["objective"])
         if self.ada is not None and meta.get("ada") is not None:
             self.ada.load_state_dict(meta["ada"])
         saved = meta.get("callbacks", {})
@@ -604,4 +637,5 @@ def state_tensors(trainer: Trainer) -> dict[str, torch.Tensor]:
     flat["rng.noise"] = trainer.noise_rng.get_state()
     flat["rng.data"] = trainer.data_rng.get_state()
     flat["rng.torch"] = torch.get_rng_state()
+    flat.update({f"objective.{k}": v for k, v in trainer.objective.state_tensors().items()})
     return flat

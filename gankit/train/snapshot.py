@@ -27,11 +27,12 @@ _STATEFUL = ("opt_G", "opt_D", "scaler_G", "scaler_D")
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Copies of G, G_ema, D, both optimizers and both loss scalers at ``step``."""
+    """Copies of G, G_ema, D, both optimizers, both loss scalers and the objective's state."""
 
     step: int
     modules: dict[str, dict[str, torch.Tensor]]
     states: dict[str, dict[str, Any]]
+    objective: dict[str, torch.Tensor]
 
     @classmethod
     def take(cls, trainer: Trainer) -> Snapshot:
@@ -41,7 +42,10 @@ class Snapshot:
         }
         # deepcopy clones the optimizer's moment tensors too; state_dict() alone would alias them.
         states = {name: copy.deepcopy(getattr(trainer, name).state_dict()) for name in _STATEFUL}
-        return cls(trainer.step, modules, states)
+        # The objective's state (e.g. CycleGAN's pool of past fakes) would replay a bad step's
+        # NaN images to D after a rollback, so it is rolled back with the weights.
+        objective = {k: v.clone() for k, v in trainer.objective.state_tensors().items()}
+        return cls(trainer.step, modules, states, objective)
 
     def is_finite(self) -> bool:
         """False when the snapshot itself holds NaN/Inf weights (then nothing good is left)."""
@@ -58,3 +62,5 @@ class Snapshot:
             getattr(trainer, name).load_state_dict(state)
         for name, state in self.states.items():
             getattr(trainer, name).load_state_dict(copy.deepcopy(state))
+        if self.objective:
+            trainer.objective.load_state_tensors({k: v.clone() for k, v in self.objective.items()})

@@ -1,0 +1,69 @@
+"""Task-specific terms in the adversarial game: where a task changes what the engine optimises.
+
+The engine always plays the same game (``n_critic`` D updates, one G update, EMA); an
+:class:`Objective` adds what a recipe needs on top of the adversarial loss, without a private loop:
+
+- pix2pix adds an L1 term to G's loss (:meth:`Objective.g_terms`),
+- CycleGAN adds cycle and identity terms and shows D fakes from a history pool
+  (:meth:`Objective.fake_for_d`, whose pool is saved with every checkpoint through
+  :meth:`Objective.state_tensors`),
+- super-resolution pre-trains on pixels alone (:meth:`Objective.adversarial_weight` = 0),
+- text-to-image adds a matching-aware D term on real images with mismatched text
+  (:meth:`Objective.d_terms`).
+
+Every term comes back already weighted in a dict; the engine sums them into the loss and logs each
+one as ``g_<name>`` / ``d_<name>`` so a user can see which term dominates.
+
+Example:
+    >>> import torch
+    >>> class L1(Objective):
+    ...     def g_terms(self, trainer, real, fake, cond):
+    ...         return {"l1": 100.0 * (fake - real).abs().mean()}
+    >>> L1().g_terms(None, torch.zeros(2, 1), torch.ones(2, 1), None)["l1"].item()
+    100.0
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from gankit.train.engine import Trainer
+
+Condition = torch.Tensor | None
+
+
+class Objective:
+    """The plain GAN game: no extra terms, D sees G's latest fakes, adversarial weight 1."""
+
+    def g_terms(
+        self, trainer: Trainer, real: torch.Tensor | None, fake: torch.Tensor, cond: Condition
+    ) -> dict[str, torch.Tensor]:
+        """Extra weighted G loss terms; ``real`` is the real target paired with ``cond``.
+
+        ``real`` is None only for unconditional data with a loss that does not compare with reals.
+        """
+        return {}
+
+    def d_terms(
+        self, trainer: Trainer, real: torch.Tensor, fake: torch.Tensor, cond: Condition
+    ) -> dict[str, torch.Tensor]:
+        """Extra weighted D loss terms (``fake`` is what :meth:`fake_for_d` returned)."""
+        return {}
+
+    def fake_for_d(self, trainer: Trainer, fake: torch.Tensor) -> torch.Tensor:
+        """The fakes D is trained on this update (G's latest by default)."""
+        return fake
+
+    def adversarial_weight(self, step: int) -> float:
+        """Weight of G's adversarial loss at ``step``; 0 skips D entirely (pre-training)."""
+        return 1.0
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Tensors to checkpoint so a resumed run continues bit for bit (e.g. an image pool)."""
+        return {}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`state_tensors` returned."""
