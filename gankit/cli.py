@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from gankit.commands import add_parsers as add_task_commands
 from gankit.errors import GankitError
 from gankit.train.engine import TrainingInterrupted
 
@@ -379,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     presets = sub.add_parser("presets", help="list the named presets")
     presets.set_defaults(func=_cmd_presets)
     _add_tabular(sub)
+    add_task_commands(sub)
     return parser
 
 
