@@ -171,6 +171,7 @@ class Trainer:
         self._stop_requested = False
         self.stop_reason: str | None = None  # set by request_stop(): a normal, early end
         self.rollbacks = 0
+        self._saved_step: int | None = None  # step of the newest checkpoint this trainer wrote
         self._snapshot: Snapshot | None = None
         self._stat_sums: dict[str, torch.Tensor] = {}
         self._stat_count = 0
@@ -436,7 +437,7 @@ class Trainer:
                     self._interrupt()
         if self._stat_count:
             self._emit_log()
-        if self.run_dir is not None and self.step % cfg.checkpoint_every != 0:
+        if self.run_dir is not None and self._saved_step != self.step:
             self.save_checkpoint()
         for cb in self.callbacks:
             cb.on_train_end(self)
@@ -446,7 +447,8 @@ class Trainer:
             raise TrainingInterrupted(
                 f"training stopped at step {self.step} (no run directory to save to)"
             )
-        self.save_checkpoint()
+        if self._saved_step != self.step:  # a Ctrl-C on a checkpoint step needs no second save
+            self.save_checkpoint()
         raise TrainingInterrupted(
             f"training stopped at step {self.step}/{self.config.steps}; checkpoint saved. "
             f"Continue with: gankit resume {self.run_dir}"
@@ -531,9 +533,11 @@ class Trainer:
             "ada": self.ada.state_dict() if self.ada is not None else None,
             "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks},
         }
-        return write_checkpoint(
+        path = write_checkpoint(
             self.run_dir, self.step, tensors, meta, self.config.keep_checkpoints
         )
+        self._saved_step = self.step
+        return path
 
     def resume(self) -> bool:
         """Load the newest checkpoint of ``run_dir``; returns False when there is none."""
@@ -591,7 +595,7 @@ class Trainer:
             torch.cuda.set_rng_state(rng["cuda"], self.device)
         self._order = rng["order"]
         self._cursor = meta["cursor"]
-        self.step = meta["step"]
+        self.step = self._saved_step = meta["step"]
         self.d_updates = meta["d_updates"]
         self.scaler_G.load_state_dict(meta["scaler_G"])
         self.scaler_D.load_state_dict(meta["scaler_D"])

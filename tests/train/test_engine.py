@@ -110,6 +110,19 @@ def test_signal_stops_cleanly_with_a_checkpoint(digits16, tmp_path, signum):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
+def test_interrupt_on_a_checkpoint_step_saves_once(digits16, tmp_path, monkeypatch):
+    import gankit.train.engine as engine
+
+    saved = []
+    write = engine.write_checkpoint
+    monkeypatch.setattr(engine, "write_checkpoint", lambda *a: saved.append(a[1]) or write(*a))
+    trainer = make_trainer(digits16, tmp_path, steps=50, checkpoint_every=4)
+    trainer.callbacks.append(_SignalAt(4, signal.SIGINT))
+    with pytest.raises(TrainingInterrupted):
+        trainer.fit()
+    assert saved == [4]
+
+
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_every_loss_trains_a_step(digits16, loss):
     trainer = make_trainer(digits16, steps=2, loss=loss)
