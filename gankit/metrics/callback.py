@@ -7,7 +7,6 @@ from typing import Any
 
 import torch
 
-from gankit.data.images import to_gray
 from gankit.io import save_module, write_json
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.frechet import frechet_distance
@@ -37,7 +36,7 @@ class PeriodicEval(Callback):
         seed: int = 0,
     ) -> None:
         self.extractor = extractor
-        self.real_features = extractor.extract(to_gray(real[:n]))
+        self.real_features = extractor.extract(real[:n])
         self.every, self.n, self.seed = every, n, seed
         self.best_dir = Path(best_dir) if best_dir is not None else None
         self.best: dict[str, Any] = {}
@@ -47,7 +46,7 @@ class PeriodicEval(Callback):
         if trainer.step % self.every:
             return
         fake = generate(trainer.G_ema, self.n, seed=self.seed)
-        fd = frechet_distance(self.real_features, self.extractor.extract(to_gray(fake)))
+        fd = frechet_distance(self.real_features, self.extractor.extract(fake))
         self.pending = fd
         if not self.best or fd < self.best["fd"]:
             self.best = {

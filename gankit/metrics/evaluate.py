@@ -48,15 +48,20 @@ def evaluate_images(
     if unknown:
         valid = ", ".join([*METRICS, *EXTRA_METRICS])
         raise GankitError(f"unknown metric(s) {', '.join(unknown)}; valid: {valid}")
-    real_features = extractor.extract(to_gray(real))
-    fake_features = extractor.extract(to_gray(fake))
+    if "modes" in metrics and not extractor.classes:
+        raise GankitError(
+            f"metric 'modes' counts predicted classes; the {extractor.kind} extractor has no "
+            "class head for this data: drop modes from --metrics, or use a classifier extractor"
+        )
+    real_features = extractor.extract(real)  # extract() converts channels as the network needs
+    fake_features = extractor.extract(fake)
     feature_metrics = [m for m in metrics if m in METRICS]
     result = compute_metrics(
         real_features, fake_features, feature_metrics, extractor=extractor.identity
     )
     if "modes" in metrics:
         with torch.no_grad():
-            logits = torch.cat([extractor.module(b) for b in to_gray(fake).split(256)])
+            logits = torch.cat([extractor.module(extractor.prepare(b)) for b in fake.split(256)])
         coverage = mode_coverage(logits.argmax(1), num_classes or logits.shape[1])
         result.update(
             classes_covered=coverage["modes"],
@@ -68,8 +73,8 @@ def evaluate_images(
 
 def evaluate_model(
     model_dir: str | Path,
-    extractor_path: str | Path,
-    metrics: Sequence[str] = ("fd", "kid", "pr", "dc", "modes"),
+    extractor_path: str | Path | FeatureExtractor,
+    metrics: Sequence[str] | None = None,
     n: int = 10_000,
     reference: str | None = None,
     seed: int = 0,
@@ -78,7 +83,9 @@ def evaluate_model(
 
     ``reference`` is the real data to compare with (a dataset name or folder); by default the data
     the model was trained on. ``n`` samples are generated from ``seed`` and as many real images
-    (or all, if fewer) are drawn.
+    (or all, if fewer) are drawn. ``extractor_path`` is an extractor directory or a built
+    :class:`FeatureExtractor` (e.g. ``build_extractor("inception", path=weights)``); ``metrics``
+    defaults to fd, kid, pr, dc, plus modes when the extractor has a class head.
     """
     from gankit.tasks import load
 
@@ -91,13 +98,22 @@ def evaluate_model(
     if source is None:
         raise GankitError(f"{model_dir} was trained on in-memory data; pass --reference DATA")
     data = open_dataset(source, gan.data_info["resolution"], gan.data_info["channels"])
-    extractor = build_extractor("model-dir", path=extractor_path)
+    extractor = (
+        extractor_path
+        if isinstance(extractor_path, FeatureExtractor)
+        else build_extractor("model-dir", path=extractor_path)
+    )
+    if metrics is None:
+        metrics = ("fd", "kid", "pr", "dc", *(("modes",) if extractor.classes else ()))
     real = real_images(data, n, seed)
     fake = gan.generate(n, seed=seed)
     result = {
         "metrics": evaluate_images(real, fake, extractor, metrics),
         "protocol": {
             "extractor": extractor.identity,
+            "extractor_kind": extractor.kind,
+            "weights_sha256": extractor.weights_sha256,
+            "resize": extractor.resize,
             "n_real": len(real),
             "n_fake": len(fake),
             "seed": seed,

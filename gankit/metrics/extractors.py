@@ -8,7 +8,9 @@ must not be compared.
 Registry (``EXTRACTORS``):
 
 * ``"digit-classifier"``: a :mod:`gankit.metrics.classifier` directory (``path=``);
-* ``"model-dir"``: any extractor directory; its ``config.json`` ``kind`` picks the loader.
+* ``"model-dir"``: any extractor directory; its ``config.json`` ``kind`` picks the loader;
+* ``"inception"``: FID's Inception-v3 pool3 (2048-d) from a local ``.safetensors`` weights file
+  (``path=``), see :mod:`gankit.metrics.inception`.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gankit.data.images import to_gray
 from gankit.errors import GankitError
 from gankit.io import read_config
-from gankit.metrics import classifier
+from gankit.metrics import classifier, inception
 
 
 class FeatureExtractor:
@@ -42,6 +45,10 @@ class FeatureExtractor:
         features: Callable[[torch.Tensor], torch.Tensor],
         weights_sha256: str,
         input_protocol: str,
+        *,
+        gray: bool = True,
+        resize: str | None = None,
+        classes: bool = True,
     ) -> None:
         self.kind = kind
         self.module = (
@@ -50,6 +57,13 @@ class FeatureExtractor:
         self._features = features
         self.weights_sha256 = weights_sha256
         self.input_protocol = input_protocol
+        self.gray = gray  # the network reads one channel: RGB input becomes luma first
+        self.resize = resize  # how inputs are brought to the network's size, for reports
+        self.classes = classes  # module(images) gives class logits (mode coverage needs them)
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """``images`` in the channels the network reads (luma for gray networks)."""
+        return to_gray(images) if self.gray else images
 
     @property
     def identity(self) -> str:
@@ -67,7 +81,7 @@ class FeatureExtractor:
     ) -> torch.Tensor:
         """(N, D) float32 CPU features of a tensor of images, or of an iterable of image batches."""
         batches = images.split(batch_size) if isinstance(images, torch.Tensor) else images
-        feats = [self._features(batch).float().cpu() for batch in batches]
+        feats = [self._features(self.prepare(batch)).float().cpu() for batch in batches]
         if not feats:
             raise GankitError("no images to extract features from; pass at least one image")
         return torch.cat(feats)
@@ -79,7 +93,12 @@ def _load_digit_classifier(path: str | os.PathLike) -> FeatureExtractor:
     model = classifier.load_classifier(path)  # verifies the weights against the recorded sha256
     config = read_config(path)
     return FeatureExtractor(
-        classifier.KIND, model, model.features, config["sha256"], classifier.INPUT_PROTOCOL
+        classifier.KIND,
+        model,
+        model.features,
+        config["sha256"],
+        classifier.INPUT_PROTOCOL,
+        resize="bilinear-antialias-28",
     )
 
 
@@ -114,9 +133,24 @@ def _model_dir(path: str | os.PathLike | None = None) -> FeatureExtractor:
     return _DIR_LOADERS[kind](path)
 
 
+def _inception(path: str | os.PathLike | None = None) -> FeatureExtractor:
+    model = inception.load_inception(path)  # a missing path says how to get the weights
+    return FeatureExtractor(
+        inception.KIND,
+        model,
+        lambda images: inception.inception_features(model, images),
+        classifier.file_sha256(path),
+        inception.INPUT_PROTOCOL,
+        gray=False,
+        resize=inception.RESIZE_MODE,
+        classes=False,
+    )
+
+
 EXTRACTORS: dict[str, Callable[..., FeatureExtractor]] = {
     "digit-classifier": _digit_classifier,
     "model-dir": _model_dir,
+    "inception": _inception,
 }
 
 

@@ -141,6 +141,6 @@ def test_extractor_registry(trained, digits, tmp_path):
             assert torch.allclose(feats, model.features(images[:50]), atol=1e-6)
         assert extractor.extract([images[:10], images[10:20]]).shape == (20, 32)
     with pytest.raises(GankitError, match="valid"):
-        build_extractor("inception")
+        build_extractor("no-such-extractor")
     with pytest.raises(GankitError, match="path="):
         build_extractor("digit-classifier")
