@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -120,9 +121,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads for every model")
     parser.add_argument("--quality-rows", type=int, default=5000)
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
+    parser.add_argument(
+        "--title", default="Tabular: UCI Adult, gankit vs ctgan", help="BENCHMARKS.md section title"
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
+    load_start = os.getloadavg()[0]
     torch.set_num_threads(args.threads)
     train, test = load_adult(default_data_root())
     specs = infer_columns(train)
@@ -169,9 +174,14 @@ def main() -> None:
         "(one-hot categories, min-max numbers) of 2,000 synthetic rows over that of 2,000 "
         f"adult.test rows. torch threads: {args.threads} for every model."
     )
+    if "gankit" in results and "ctgan" in results:
+        ratio = results["gankit"]["fit_s"] / results["ctgan"]["fit_s"]
+        body += f" gankit's fit time is {ratio:.2f} of CTGAN's in this run."
+    # The machine is shared: its 1-minute load average says how contended the timings were.
+    body += f" Load average (1 min) at start {load_start:.1f}, at end {os.getloadavg()[0]:.1f}."
     print(body, flush=True)
     if not args.no_record:
-        append_section("Tabular: UCI Adult, gankit vs ctgan", body, time.perf_counter() - started)
+        append_section(args.title, body, time.perf_counter() - started)
 
 
 if __name__ == "__main__":

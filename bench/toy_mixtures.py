@@ -8,6 +8,7 @@ noise all follow the seed) and the table reports mean +- std over seeds, the wor
 many runs raised each health alarm, so a collapsing plain GAN and its alarm sit side by side.
 
     flock /tmp/gankit-bench.lock python bench/toy_mixtures.py            # 10 seeds, both mixtures
+    python bench/toy_mixtures.py --jobs 4      # runs in 4 one-thread processes (same results)
     python bench/toy_mixtures.py --seeds 2 --steps 500 --no-record       # a quick look
 
 Every run keeps its directory under bench/out/toy/ (stats.jsonl with the probe's
@@ -22,6 +23,7 @@ import shutil
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -37,9 +39,9 @@ from gankit.train.health import HealthMonitor  # noqa: E402
 OUT = ROOT / "bench" / "out" / "toy"
 IMG = ROOT / "docs" / "img"
 
-# name -> (preset, overrides, what it is). "plain" is the PacGAN paper's baseline: the MLPs of
-# toy-rpgan with the non-saturating loss and none of the countermeasures (no R1/R2, no EMA, no
-# packing, constant lr).
+# name -> (preset, training overrides, model overrides, what it is). "plain" is the PacGAN
+# paper's baseline: the MLPs of toy-rpgan (continuous G: no latent buckets) with the
+# non-saturating loss and none of the countermeasures (no R1/R2, no EMA, no packing, constant lr).
 _PLAIN = {
     "loss": "nonsaturating",
     "r1_gamma": 0.0,
@@ -47,21 +49,32 @@ _PLAIN = {
     "ema_beta": 0.0,
     "lr_schedule": "constant",
 }
-RECIPES: dict[str, tuple[str, dict, str]] = {
-    "plain": ("toy-rpgan", _PLAIN, "plain GAN (same MLPs; NS loss, no reg, no EMA)"),
-    "toy-mlp": ("toy-mlp", {}, "toy-mlp preset (NS + lazy R1 + EMA)"),
-    "toy-rpgan": ("toy-rpgan", {}, "toy-rpgan preset (RpGAN + R1, EMA, cosine lr)"),
+RECIPES: dict[str, tuple[str, dict, dict, str]] = {
+    "plain": (
+        "toy-rpgan",
+        _PLAIN,
+        {"latent_buckets": 0},
+        "plain GAN (same MLPs, continuous G; NS loss, no reg, no EMA)",
+    ),
+    "toy-mlp": ("toy-mlp", {}, {}, "toy-mlp preset (NS + lazy R1 + EMA)"),
+    "toy-rpgan": (
+        "toy-rpgan",
+        {},
+        {},
+        "toy-rpgan preset (RpGAN + R1, 64 latent buckets, EMA, cosine lr)",
+    ),
 }
 
 
 def run_one(recipe: str, kind: str, seed: int, steps: int | None) -> dict:
-    preset, overrides, _ = RECIPES[recipe]
+    torch.set_num_threads(1)  # small MLPs: one thread is fastest and leaves a core to others
+    preset, overrides, model, _ = RECIPES[recipe]
     # Every run keeps its directory (stats.jsonl holds the probe values and alarms per record).
     out = OUT / f"{recipe}-{kind}-seed{seed}"
     if out.exists():
         shutil.rmtree(out)
     started = time.perf_counter()
-    gan = ToyGAN(preset, seed=seed, **overrides)
+    gan = ToyGAN(preset, seed=seed, model=model, **overrides)
     gan.fit(kind, steps=steps, out=out, quiet=True)
     seconds = time.perf_counter() - started
     data = toy_mixture(kind, seed=seed)
@@ -102,7 +115,7 @@ def table(results: list[dict]) -> str:
         alarms = ", ".join(f"{n} {c}/{len(rows)}" for n, c in sorted(counts.items())) or "none"
         total = 25 if kind == "grid" else 8
         lines.append(
-            f"| {RECIPES[recipe][2]} | {kind} ({total} modes) | {mean_std(modes)} | {min(modes)} "
+            f"| {RECIPES[recipe][3]} | {kind} ({total} modes) | {mean_std(modes)} | {min(modes)} "
             f"| {mean_std(hq)} | {min(hq):.1f} | {alarms} | {rows[0]['steps']} "
             f"| {statistics.mean(r['seconds'] for r in rows):.0f} |"
         )
@@ -144,7 +157,7 @@ def plots(recipes: list[str], kinds: list[str]) -> list[str]:
                     r["alarms"] = alarms
             steps = [r["step"] for r in records]
             ax = axes[1][col]
-            for key in ("diversity", "coverage", "d_acc_pair"):
+            for key in ("diversity", "coverage", "mode_coverage", "d_acc_pair"):
                 ax.plot(steps, [r.get(key, float("nan")) for r in records], label=key)
             alarm_steps = [r["step"] for r in records if r.get("alarms")]
             if alarm_steps:
@@ -170,23 +183,25 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="default: each preset's own")
     parser.add_argument("--recipes", default="plain,toy-rpgan")
     parser.add_argument("--kinds", default="ring,grid")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
     parser.add_argument("--replot", action="store_true", help="only redraw from bench/out/toy")
     args = parser.parse_args()
     if args.replot:
         print(plots(args.recipes.split(","), args.kinds.split(",")))
         return
-    torch.set_num_threads(1)  # small MLPs: one thread is fastest and leaves a core to others
     recipes, kinds = args.recipes.split(","), args.kinds.split(",")
     started = time.perf_counter()
-    results = []
     OUT.mkdir(parents=True, exist_ok=True)
-    for recipe in recipes:
-        for kind in kinds:
-            for seed in range(args.seeds):
-                result = run_one(recipe, kind, seed, args.steps)
-                results.append(result)
-                print(json.dumps(result), flush=True)
+    # Seed-major, so a run cut short still has whole seeds of every recipe in its log.
+    runs = [(r, k, s, args.steps) for s in range(args.seeds) for r in recipes for k in kinds]
+    # Each run seeds everything itself, so the process it lands in does not change its result.
+    with ProcessPoolExecutor(max(1, args.jobs)) as pool:
+        futures = [pool.submit(run_one, *run) for run in runs]
+        results = []
+        for future in futures:
+            results.append(future.result())
+            print(json.dumps(results[-1]), flush=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=1))
     body = table(results)
     images = plots(recipes, kinds)

@@ -9,6 +9,24 @@ Example:
 __version__ = "0.1.0"
 
 from gankit.errors import GankitError  # noqa: E402
-from gankit.tasks import ImageGAN, TabularGAN, ToyGAN, load  # noqa: E402
+from gankit.tasks import (  # noqa: E402
+    CycleGAN,
+    ImageGAN,
+    Pix2Pix,
+    SuperResolution,
+    TabularGAN,
+    ToyGAN,
+    load,
+)
 
-__all__ = ["GankitError", "ImageGAN", "TabularGAN", "ToyGAN", "__version__", "load"]
+__all__ = [
+    "CycleGAN",
+    "GankitError",
+    "ImageGAN",
+    "Pix2Pix",
+    "SuperResolution",
+    "TabularGAN",
+    "ToyGAN",
+    "__version__",
+    "load",
+]

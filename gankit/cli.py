@@ -69,6 +69,10 @@ def _cmd_train(args: argparse.Namespace) -> None:
     kwargs = (
         {"resolution": args.resolution, "channels": args.channels} if args.task == "images" else {}
     )
+    if args.conditional:
+        if args.task != "images":
+            raise GankitError("--conditional trains on class labels: it needs --task images")
+        kwargs["conditional"] = True
     gan = cls(args.preset, model=model, **kwargs, **train)
     gan.fit(
         args.data,
@@ -126,7 +130,26 @@ def _cmd_sample(args: argparse.Namespace) -> None:
         raise GankitError(
             f"{args.model} makes table rows; use `gankit tabular sample {args.model}`"
         )
-    samples = gan.sample(args.n, seed=args.seed, ema=not args.no_ema)
+    if (args.label or args.interpolate) and gan.task != "images":
+        raise GankitError(f"--label and --interpolate need an image model; {args.model} is not")
+    if args.interpolate:
+        _interpolate(gan, args)
+        return
+    if (args.text or args.text_encoder) and gan.task != "text-images":
+        raise GankitError(f"--text needs a text-to-image model; {args.model} is a {gan.task} model")
+    if args.text_encoder:
+        gan.use_encoder(args.text_encoder)
+    nrow = None
+    if args.text:
+        texts = [args.text[i % len(args.text)] for i in range(args.n)]
+        samples = gan.sample(args.n, seed=args.seed, ema=not args.no_ema, text=texts)
+    elif args.label:
+        labels = [args.label[i % len(args.label)] for i in range(args.n)]
+        samples = gan.sample(args.n, seed=args.seed, ema=not args.no_ema, labels=labels)
+    else:
+        samples = gan.sample(args.n, seed=args.seed, ema=not args.no_ema)
+        if getattr(gan, "condition", None) == "class":
+            nrow = len(gan.class_names)  # the default labels cycle: one column per class
     if samples.dim() == 2:  # 2-D points
         if args.grid:
             save_scatter(samples, args.grid)
@@ -134,11 +157,41 @@ def _cmd_sample(args: argparse.Namespace) -> None:
             raise GankitError("--out-dir writes images; this model makes 2-D points, use --grid")
     else:
         if args.grid:
-            save_image_grid(samples, args.grid)
+            save_image_grid(samples, args.grid, nrow=nrow)
         if args.out_dir:
             save_images(samples, args.out_dir)
     written = " and ".join(str(p) for p in (args.grid, args.out_dir) if p)
     print(f"wrote {args.n} samples (seed {args.seed}) to {written}")
+
+
+def _interpolate(gan: Any, args: argparse.Namespace) -> None:
+    """``--interpolate z`` (latent walk) or ``--interpolate A:B`` (class A to class B)."""
+    from gankit.tasks.images import save_interpolation
+
+    if not args.grid:
+        raise GankitError("--interpolate writes one picture: pass --grid out.png or out.gif")
+    if args.interpolate == "z":
+        classes = None
+    else:
+        first, sep, last = args.interpolate.partition(":")
+        if not sep or not first or not last:
+            raise GankitError(
+                f"--interpolate expects z or FROM:TO (two classes), got {args.interpolate!r}"
+            )
+        classes = (first, last)
+    if args.label and len(args.label) > 1:
+        raise GankitError("--interpolate takes at most one --label (the class of a latent walk)")
+    frames = gan.interpolate(
+        steps=args.frames,
+        rows=args.rows,
+        seed=args.seed,
+        label=args.label[0] if args.label else None,
+        classes=classes,
+        ema=not args.no_ema,
+    )
+    save_interpolation(frames, args.grid)
+    walks = f"{args.rows} interpolations of {args.frames} frames"
+    print(f"wrote {walks} (seed {args.seed}) to {args.grid}")
 
 
 def _cmd_info(args: argparse.Namespace) -> None:
@@ -163,20 +216,56 @@ def _cmd_info(args: argparse.Namespace) -> None:
         print("metrics: " + json.dumps(read_json(metrics)))
 
 
+def _convert_inception(paths: Sequence[str]) -> None:
+    from gankit.metrics.classifier import file_sha256
+    from gankit.metrics.inception import convert_inception_weights
+
+    if len(paths) != 2:
+        raise GankitError("usage: gankit eval convert-inception SRC.pth OUT.safetensors")
+    src, out = paths
+    convert_inception_weights(src, out)
+    print(
+        f"wrote {out} (sha256 {file_sha256(out)}); score with "
+        f"`gankit eval RUN --extractor inception --inception-weights {out}`"
+    )
+
+
+def _eval_extractor(args: argparse.Namespace) -> Any:
+    """--extractor DIR, or --extractor inception (implied by --inception-weights)."""
+    from gankit.metrics.extractors import build_extractor
+
+    if args.extractor in (None, "inception") and args.inception_weights:
+        return build_extractor("inception", path=args.inception_weights)
+    if args.extractor == "inception":
+        return build_extractor("inception")  # its error says how to get and pass the weights
+    if args.inception_weights:
+        raise GankitError("--inception-weights goes with --extractor inception, not a directory")
+    if not args.extractor:
+        raise GankitError(
+            "pass --extractor DIR (make one with `gankit eval train-extractor`) or "
+            "--extractor inception --inception-weights PATH"
+        )
+    return args.extractor
+
+
 def _cmd_eval(args: argparse.Namespace) -> None:
     from gankit.metrics.evaluate import evaluate_model, train_extractor
 
+    if args.model == "convert-inception":
+        _convert_inception(args.paths)
+        return
+    if args.paths:
+        raise GankitError(f"unexpected arguments after {args.model}: {' '.join(args.paths)}")
     if args.model == "train-extractor":
         if not args.data or not args.out:
             raise GankitError("eval train-extractor needs --data (labelled images) and --out")
         extractor = train_extractor(args.data, args.out, steps=args.steps, seed=args.seed)
         print(f"extractor written to {args.out} ({extractor.identity})")
         return
-    if not args.extractor:
-        raise GankitError("pass --extractor DIR; make one with `gankit eval train-extractor`")
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    extractor = _eval_extractor(args)
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     result = evaluate_model(
-        args.model, args.extractor, metrics, n=args.n, reference=args.reference, seed=args.seed
+        args.model, extractor, metrics, n=args.n, reference=args.reference, seed=args.seed
     )
     shown = {k: v for k, v in result["metrics"].items() if isinstance(v, int | float)}
     print(" ".join(f"{k}={v:.4g}" for k, v in shown.items()))
@@ -311,6 +400,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--channels", type=int, default=None, choices=(1, 3), help="1 gray, 3 RGB (default: data's)"
     )
+    train.add_argument(
+        "--conditional",
+        action="store_true",
+        help="class-conditional: train on the data's labels (MNIST, digits, class sub-folders)",
+    )
     for flag, field, kind, text in _TRAIN_OPTIONS:
         train.add_argument(flag, dest=field, type=kind, default=None, help=text)
     train.add_argument(
@@ -352,6 +446,38 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--grid", default=None, help="write one PNG grid here")
     sample.add_argument("--out-dir", default=None, help="write one PNG per sample into this folder")
     sample.add_argument("--no-ema", action="store_true", help="use the raw generator, not its EMA")
+    sample.add_argument(
+        "--text",
+        action="append",
+        default=[],
+        metavar="SENTENCE",
+        help='text-to-image models: draw this, e.g. "a thin right-slanted seven"; repeat to '
+        "cycle through several",
+    )
+    sample.add_argument(
+        "--text-encoder",
+        default=None,
+        metavar="DIR",
+        help="text-to-image models: the sentence-transformers directory they were trained with "
+        "(default: the recorded one; its weights hash must match)",
+    )
+    sample.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        metavar="CLASS",
+        help="class-conditional models: draw this class (name or index); repeat to cycle "
+        "through several (default: every class in turn)",
+    )
+    sample.add_argument(
+        "--interpolate",
+        default=None,
+        metavar="z|FROM:TO",
+        help="walk the latent space (z) or blend class FROM into class TO (e.g. 3:8); writes "
+        "--grid as a PNG grid (one row per walk) or, ending in .gif, an animation",
+    )
+    sample.add_argument("--frames", type=int, default=8, help="--interpolate: steps per walk")
+    sample.add_argument("--rows", type=int, default=4, help="--interpolate: number of walks")
     sample.set_defaults(func=_cmd_sample)
 
     info = sub.add_parser("info", help="describe a model directory")
@@ -363,12 +489,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="score a model, or train a feature extractor",
         description="Score a model directory (writes metrics.json 'eval' and eval.md), or with "
         "`gankit eval train-extractor --data mnist --out extractors/mnist` train the classifier "
-        "whose features the metrics use. Every result records its protocol (extractor hash, "
-        "sample counts, seed, reference data).",
+        "whose features the metrics use, or with `gankit eval convert-inception SRC.pth "
+        "OUT.safetensors` convert FID Inception weights for --extractor inception. Every result "
+        "records its protocol (extractor hash, resize, sample counts, seed, reference data).",
     )
-    evaluate.add_argument("model", help="model directory, or the word train-extractor")
-    evaluate.add_argument("--extractor", help="extractor directory (from eval train-extractor)")
-    evaluate.add_argument("--metrics", default="fd,kid,pr,dc,modes", help="comma-separated")
+    evaluate.add_argument(
+        "model", help="model directory, or the word train-extractor or convert-inception"
+    )
+    evaluate.add_argument(
+        "paths", nargs="*", metavar="SRC OUT", help="convert-inception: SRC.pth OUT.safetensors"
+    )
+    evaluate.add_argument(
+        "--extractor", help="extractor directory (from eval train-extractor), or inception"
+    )
+    evaluate.add_argument(
+        "--inception-weights",
+        metavar="PATH",
+        help="FID Inception-v3 .safetensors (from eval convert-inception); nothing is downloaded",
+    )
+    evaluate.add_argument(
+        "--metrics",
+        default=None,
+        help="comma-separated (default fd,kid,pr,dc, plus modes with a classifier extractor)",
+    )
     evaluate.add_argument("--n", type=int, default=10_000, help="samples (default 10000)")
     evaluate.add_argument("--reference", help="real data to compare with (default: training data)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")

@@ -50,6 +50,32 @@ def save_image_grid(images: torch.Tensor, path: str | Path, nrow: int | None = N
     return Path(path)
 
 
+def save_gif(
+    frames: list[torch.Tensor], path: str | Path, duration_ms: int = 120, loop: bool = True
+) -> Path:
+    """Save uint8 frames, each (C, H, W), as an animated GIF (``duration_ms`` per frame).
+
+    Example:
+        >>> frames = [image_grid(gan.sample(16, seed=s)) for s in range(8)]  # doctest: +SKIP
+        >>> save_gif(frames, "a.gif")  # doctest: +SKIP
+    """
+    images = []
+    for frame in frames:
+        hwc = frame.permute(1, 2, 0).numpy()
+        images.append(Image.fromarray(hwc[:, :, 0] if hwc.shape[2] == 1 else hwc))
+    buffer = io.BytesIO()
+    images[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=duration_ms,
+        loop=0 if loop else 1,
+    )
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
+
+
 def save_images(images: torch.Tensor, out_dir: str | Path, prefix: str = "sample") -> list[Path]:
     """Save uint8 images (N, C, H, W) as individual PNGs ``prefix-00000.png`` ... in ``out_dir``."""
     out_dir = Path(out_dir)

@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 # Imported when the parser is built, so `gankit --help` lists them.
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("upscale", "translate")
 
 
 def add_parsers(sub: Any) -> None:

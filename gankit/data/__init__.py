@@ -16,15 +16,23 @@ from pathlib import Path
 
 from gankit.data.digits import load_digits
 from gankit.data.folder import load_image_folder
-from gankit.data.images import ImageData, resize_images, with_channels
+from gankit.data.images import (
+    ImageData,
+    LabelledImages,
+    labelled,
+    resize_images,
+    with_channels,
+)
 from gankit.data.mnist import default_data_root, load_mnist
 from gankit.data.toy import ToyData, toy_mixture
 from gankit.errors import GankitError
 
 __all__ = [
     "ImageData",
+    "LabelledImages",
     "ToyData",
     "default_data_root",
+    "labelled",
     "load_digits",
     "load_image_folder",
     "load_mnist",

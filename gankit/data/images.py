@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -97,6 +98,47 @@ class ImageData:
             (torch.Size([1, 1, 4, 4]), 1.0)
         """
         return self.images[index].float() / 127.5 - 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class LabelledImages:
+    """An :class:`ImageData` whose batches carry their class labels: ``(images, labels)``.
+
+    This is what a class-conditional GAN trains on: the engine sees ``conditional = True`` and
+    calls ``G(z, labels)`` and ``D(x, labels)``. Build it with :func:`labelled`.
+
+    Example:
+        >>> data = labelled(ImageData(torch.zeros(2, 1, 4, 4, dtype=torch.uint8),
+        ...                           torch.tensor([0, 1]), ("a", "b"), "tiny"))
+        >>> x, y = data.batch(torch.tensor([1]))
+        >>> x.shape, y.tolist()
+        (torch.Size([1, 1, 4, 4]), [1])
+    """
+
+    data: ImageData
+    conditional: ClassVar[bool] = True
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.data.class_names
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images in [-1, 1] and their int64 labels for the rows in ``index``."""
+        return self.data.batch(index), self.data.labels[index]
+
+
+def labelled(data: ImageData) -> LabelledImages:
+    """``data`` with labels in every batch; a dataset without class labels is a clear error."""
+    if data.labels is None or len(data.class_names) < 2:
+        raise GankitError(
+            f"dataset '{data.name}' has no class labels, so a class-conditional model cannot "
+            "train on it; use MNIST, digits, or an image folder with one sub-folder per class "
+            "(at least two)"
+        )
+    return LabelledImages(data)
 
 
 def check_fits_in_memory(count: int, channels: int, size: tuple[int, int], what: str) -> None:

@@ -40,6 +40,18 @@ class ToyData:
         """The points at ``index``, float32 (B, 2)."""
         return self.points[index]
 
+    def assign_modes(self, x: torch.Tensor) -> torch.Tensor:
+        """Component whose centre is nearest each point, or -1 beyond a quarter of the spacing.
+
+        The health monitor's mode labeller (int64, (B,)): it asks which modes G reaches, not how
+        precisely, so the radius is a quarter of the distance between the closest centres (19 std
+        on the ring, 10 on the grid) rather than the 3 std of the high-quality count.
+        """
+        from gankit.metrics.modes import assign_modes  # the metrics package is heavy to import
+
+        spacing = torch.pdist(self.centers).min().item()
+        return assign_modes(x, self.centers, spacing / 4)
+
 
 def _ring_centers() -> torch.Tensor:
     angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)

@@ -89,6 +89,28 @@ def toy_mode_stats(
     if std <= 0 or n_std <= 0:
         raise GankitError(f"std and n_std must be positive, got std={std}, n_std={n_std}")
     centres = as_torch_2d(centers, "centers")
+    labels = assign_modes(samples, centres, n_std * std)
+    good = labels >= 0
+    counts = torch.bincount(labels[good], minlength=len(centres))
+    return {
+        "modes_covered": int((counts >= min_count).sum()),
+        "high_quality_fraction": float(good.double().mean()),
+        "counts": counts.tolist(),
+    }
+
+
+def assign_modes(samples: Any, centers: Any, radius: float) -> torch.Tensor:
+    """Index of each sample's nearest centre, or -1 where that centre is farther than ``radius``.
+
+    The mode labeller of a mixture with known centres (int64, shape (N,)); the health monitor's
+    mode-coverage probe and :func:`toy_mode_stats` both use it.
+
+    Example:
+        >>> centers = np.array([[1.0, 0.0], [-1.0, 0.0]])
+        >>> assign_modes([[0.9, 0.0], [0.0, 0.0]], centers, radius=0.2).tolist()
+        [0, -1]
+    """
+    centres = as_torch_2d(centers, "centers")
     points = as_torch_2d(samples, "samples")
     check_same_dim(points, centres, "samples and centers")
     nearest = []
@@ -98,10 +120,4 @@ def toy_mode_stats(
         nearest.append(index)
         nearest_dist.append(value)
     index = torch.cat(nearest)
-    good = torch.cat(nearest_dist) <= n_std * std
-    counts = torch.bincount(index[good], minlength=len(centres))
-    return {
-        "modes_covered": int((counts >= min_count).sum()),
-        "high_quality_fraction": float(good.double().mean()),
-        "counts": counts.tolist(),
-    }
+    return torch.where(torch.cat(nearest_dist) <= radius, index, torch.full_like(index, -1))

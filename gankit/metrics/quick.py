@@ -19,12 +19,17 @@ from gankit.metrics.modes import mode_coverage
 
 
 def labelled_quality(
-    dataset: Any, fakes: torch.Tensor, seed: int = 0, max_steps: int = 300
+    dataset: Any,
+    fakes: torch.Tensor,
+    seed: int = 0,
+    max_steps: int = 300,
+    fake_labels: torch.Tensor | None = None,
 ) -> dict[str, Any]:
     """FD, class coverage and KL-to-uniform of generated images under a classifier trained here.
 
     ``dataset`` is an :class:`~gankit.data.ImageData` with labels; ``fakes`` the raw generator
-    output in [-1, 1].
+    output in [-1, 1]. ``fake_labels`` (the classes a conditional G was asked for) adds how often
+    the classifier agrees with the request, overall and per class.
 
     Example:
         >>> labelled_quality(load_digits(32), gan.generate(1000))["fd"]   # doctest: +SKIP
@@ -53,7 +58,20 @@ def labelled_quality(
     coverage = mode_coverage(predicted, num_classes)
     # FD is biased upward at small N, so the real-data floor is compared at one shared count.
     m = min(n_test, n)
+    agreement: dict[str, Any] = {}
+    if fake_labels is not None:
+        hits = (predicted == fake_labels).float()
+        agreement = {
+            "label_accuracy": round(hits.mean().item(), 4),
+            "label_accuracy_per_class": {
+                name: round(hits[fake_labels == k].mean().item(), 4)
+                for k, name in enumerate(dataset.class_names)
+                if (fake_labels == k).any()
+            },
+            "classifier_accuracy_on_real": round(accuracy, 4),
+        }
     return {
+        **agreement,
         "fd": round(frechet_distance(train_features[:n], fake_features), 3),
         "n_generated": n,
         f"fd_at_n{m}": round(frechet_distance(train_features, fake_features[:m]), 3),

@@ -29,7 +29,9 @@ from gankit.nn.dcgan import DCGANConfig, build_dcgan
 from gankit.nn.layers import MinibatchStd, pack_samples
 from gankit.nn.mlp import MLPConfig, build_mlp
 from gankit.nn.resnet import ResNetConfig, build_resnet
+from gankit.nn.rrdb import RRDBConfig, build_rrdb
 from gankit.nn.tabular import TabularConfig, build_tabular
+from gankit.nn.translation import CycleGANConfig, Pix2PixConfig, build_cyclegan, build_pix2pix
 
 
 @dataclass(frozen=True)
@@ -51,47 +53,67 @@ ARCHITECTURES: dict[str, Architecture] = {
     "tabular": Architecture(TabularConfig, build_tabular),
 }
 
+# Image-to-image translators: G(z, source) with latent_dim 0, D over (image[, source]) patches,
+# returning (B, patches) logits. Kept apart from ARCHITECTURES, whose contract (G(z) -> x,
+# D(x) -> (B,)) the shared contract tests check; pass registry=TRANSLATORS to the functions below.
+TRANSLATORS: dict[str, Architecture] = {
+    "pix2pix": Architecture(Pix2PixConfig, build_pix2pix),
+    "cyclegan": Architecture(CycleGANConfig, build_cyclegan),
+    "rrdb": Architecture(RRDBConfig, build_rrdb),  # super-resolution: G(z, low_res) -> x
+}
 
-def get_architecture(arch: str) -> Architecture:
+
+def get_architecture(arch: str, registry: dict[str, Architecture] = ARCHITECTURES) -> Architecture:
     """The registered architecture called ``arch``; an unknown name lists the valid ones."""
     try:
-        return ARCHITECTURES[arch]
+        return registry[arch]
     except KeyError:
         raise GankitError(
-            f"unknown architecture {arch!r}; valid architectures: {', '.join(ARCHITECTURES)}"
+            f"unknown architecture {arch!r}; valid architectures: {', '.join(registry)}"
         ) from None
 
 
-def config_from_dict(arch: str, values: dict[str, Any] | None = None) -> Any:
+def config_from_dict(
+    arch: str,
+    values: dict[str, Any] | None = None,
+    registry: dict[str, Architecture] = ARCHITECTURES,
+) -> Any:
     """The config of ``arch`` from ``values`` (missing keys take defaults, unknown keys fail).
 
     Example:
         >>> config_from_dict("mlp", {"hidden": 64})
         MLPConfig(data_dim=2, latent_dim=16, hidden=64, depth=3, pack=1, spectral_norm=False)
     """
-    return from_dict(get_architecture(arch).config_cls, values or {}, what=f"{arch} config")
+    config_cls = get_architecture(arch, registry).config_cls
+    return from_dict(config_cls, values or {}, what=f"{arch} config")
 
 
 def build_gan(
-    arch: str, config_dict: dict[str, Any] | None = None
+    arch: str,
+    config_dict: dict[str, Any] | None = None,
+    registry: dict[str, Architecture] = ARCHITECTURES,
 ) -> tuple[nn.Module, nn.Module, Any]:
     """Build ``(G, D, config)`` for architecture ``arch`` from a plain dict of settings.
 
     The returned config is the frozen dataclass actually used (defaults filled in); saving it with
     :func:`gankit.config.to_dict` is enough to rebuild the same modules.
     """
-    config = config_from_dict(arch, config_dict)
-    generator, discriminator = get_architecture(arch).build(config)
+    config = config_from_dict(arch, config_dict, registry)
+    generator, discriminator = get_architecture(arch, registry).build(config)
     return generator, discriminator, config
 
 
 __all__ = [
     "ARCHITECTURES",
     "Architecture",
+    "CycleGANConfig",
     "DCGANConfig",
     "MLPConfig",
     "MinibatchStd",
+    "Pix2PixConfig",
+    "RRDBConfig",
     "ResNetConfig",
+    "TRANSLATORS",
     "TabularConfig",
     "build_gan",
     "config_from_dict",

@@ -7,11 +7,20 @@ from torch import nn
 
 
 @torch.no_grad()
-def generate(G: nn.Module, n: int, seed: int, batch_size: int = 256) -> torch.Tensor:
+def generate(
+    G: nn.Module,
+    n: int,
+    seed: int,
+    batch_size: int = 256,
+    cond: torch.Tensor | None = None,
+    z: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``G``'s output (on CPU, float32) for ``n`` latents from a fresh RNG seeded with ``seed``.
 
     The latents are drawn on CPU, so a seed gives the same samples on every device. ``G`` is put
-    in eval mode for the call and restored afterwards.
+    in eval mode for the call and restored afterwards. A conditional ``G`` gets ``cond`` (one row
+    per sample: labels ``(n,)`` or vectors ``(n, d)``); ``z`` replaces the seeded latents (``seed``
+    is then unused), for interpolations.
 
     Example:
         >>> G = build_gan("dcgan", {"resolution": 16})[0]   # doctest: +SKIP
@@ -21,8 +30,36 @@ def generate(G: nn.Module, n: int, seed: int, batch_size: int = 256) -> torch.Te
     was_training = G.training
     G.eval()
     device = next(G.parameters()).device
-    z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed))
+    if z is None:
+        z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed))
+    index = torch.arange(n).split(batch_size)
     try:
-        return torch.cat([G(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)])
+        if cond is None:
+            return torch.cat([G(z[part].to(device)).float().cpu() for part in index])
+        return torch.cat(
+            [G(z[part].to(device), cond[part].to(device)).float().cpu() for part in index]
+        )
     finally:
         G.train(was_training)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between latents ``a`` and ``b`` (B, Z) at fractions ``t`` (T,).
+
+    Gaussian latents live near a sphere; a straight line between two of them passes through
+    low-norm points G rarely saw, so interpolations walk the arc instead. Returns (B, T, Z).
+
+    Example:
+        >>> a, b = torch.randn(2, 8), torch.randn(2, 8)
+        >>> path = slerp(a, b, torch.linspace(0, 1, 5))
+        >>> path.shape, torch.allclose(path[:, -1], b, atol=1e-5)
+        (torch.Size([2, 5, 8]), True)
+    """
+    a_unit = a / a.norm(dim=1, keepdim=True)
+    b_unit = b / b.norm(dim=1, keepdim=True)
+    omega = torch.acos((a_unit * b_unit).sum(1).clamp(-1 + 1e-7, 1 - 1e-7))[:, None]  # (B, 1)
+    t = t[None, :]  # (1, T)
+    sin = torch.sin(omega)
+    wa = (torch.sin((1 - t) * omega) / sin)[:, :, None]  # (B, T, 1)
+    wb = (torch.sin(t * omega) / sin)[:, :, None]
+    return wa * a[:, None] + wb * b[:, None]

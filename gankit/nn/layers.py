@@ -13,6 +13,7 @@ architecture, so a new model assembles these instead of copying them:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -125,7 +126,8 @@ def init_weights_dcgan(module: nn.Module) -> None:
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d):
+    elif isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d) and module.affine:
+        # (a conditional BN's inner BN has no affine weights: its gain comes from the condition)
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
 
@@ -152,24 +154,33 @@ class ResBlockUp(nn.Module):
     Main path ``BN -> ReLU -> upsample x2 -> conv3 -> BN -> ReLU -> conv3``; the shortcut is
     ``upsample x2 -> conv1``. Shape: ``(B, C_in, H, W) -> (B, C_out, 2H, 2W)``. The convs have no
     bias: every path out of a block meets a BatchNorm (the next block's, or G's output one), which
-    would cancel it.
+    would cancel it. ``norm`` builds the two BNs; a conditional one (``norm(channels)`` returning a
+    module called as ``bn(x, embedding)``) gets the ``embedding`` passed to :meth:`forward`.
 
     Example:
         >>> ResBlockUp(8, 4)(torch.randn(2, 8, 4, 4)).shape
         torch.Size([2, 4, 8, 8])
     """
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        norm: Callable[[int], nn.Module] = nn.BatchNorm2d,
+    ) -> None:
         super().__init__()
-        self.bn1 = nn.BatchNorm2d(in_channels)
+        self.bn1 = norm(in_channels)
         self.conv1 = _conv(in_channels, out_channels, 3, gain=math.sqrt(2), bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.bn2 = norm(out_channels)
         self.conv2 = _conv(out_channels, out_channels, 3, gain=math.sqrt(2), bias=False)
         self.shortcut = _conv(in_channels, out_channels, 1, gain=1.0, bias=False)
 
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.interpolate(F.relu(self.bn1(x)), scale_factor=2.0, mode="nearest")
-        h = self.conv2(F.relu(self.bn2(self.conv1(h))))
+    def forward(self, x: Tensor, embedding: Tensor | None = None) -> Tensor:
+        def bn(layer: nn.Module, h: Tensor) -> Tensor:
+            return layer(h) if embedding is None else layer(h, embedding)
+
+        h = F.interpolate(F.relu(bn(self.bn1, x)), scale_factor=2.0, mode="nearest")
+        h = self.conv2(F.relu(bn(self.bn2, self.conv1(h))))
         return h + self.shortcut(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor, nn
 
 from gankit.errors import GankitError
@@ -27,7 +28,10 @@ class MLPConfig:
 
     ``depth`` is the number of hidden layers in each of G and D, all ``hidden`` wide, with
     LeakyReLU(0.2) between them. ``pack`` makes D judge ``pack`` samples jointly (PacGAN);
-    ``spectral_norm`` wraps D's linear layers.
+    ``spectral_norm`` wraps D's linear layers. ``latent_buckets`` > 0 cuts the first latent
+    coordinate into that many equally likely buckets, each adding a learned vector to G's first
+    hidden layer: G can then jump between separated modes instead of bridging them (see
+    :class:`MLPGenerator`); 0 keeps G a continuous map of z.
     """
 
     data_dim: int = 2
@@ -36,11 +40,16 @@ class MLPConfig:
     depth: int = 3
     pack: int = 1
     spectral_norm: bool = False
+    latent_buckets: int = 0
 
     def __post_init__(self) -> None:
         for name in ("data_dim", "latent_dim", "hidden", "depth", "pack"):
             if getattr(self, name) < 1:
                 raise GankitError(f"mlp {name} must be >= 1, got {getattr(self, name)}")
+        if self.latent_buckets < 0 or self.latent_buckets == 1:
+            raise GankitError(
+                f"mlp latent_buckets must be 0 (off) or >= 2, got {self.latent_buckets}"
+            )
 
 
 def _mlp(in_dim: int, hidden: int, depth: int, out_dim: int, spectral_norm: bool) -> nn.Sequential:
@@ -54,15 +63,31 @@ def _mlp(in_dim: int, hidden: int, depth: int, out_dim: int, spectral_norm: bool
 
 
 class MLPGenerator(nn.Module):
-    """``(B, latent_dim) -> (B, data_dim)``."""
+    """``(B, latent_dim) -> (B, data_dim)``.
+
+    A continuous G must put some mass on the paths between separated modes (the image of a
+    connected latent space is connected). With ``latent_buckets = K`` the first coordinate of z
+    picks one of K equally likely buckets (through the normal CDF, so z stays plain N(0, I)) and
+    each bucket adds its own learned vector to the first hidden layer: a discrete latent as in
+    DeLiGAN / BourGAN, which lets G send each bucket to one mode with nothing in between.
+    """
 
     def __init__(self, config: MLPConfig) -> None:
         super().__init__()
         self.latent_dim = config.latent_dim
         self.net = _mlp(config.latent_dim, config.hidden, config.depth, config.data_dim, False)
+        self.buckets = config.latent_buckets
+        self.bucket_vectors = (
+            nn.Embedding(config.latent_buckets, config.hidden) if config.latent_buckets else None
+        )
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.net(z)
+        if self.bucket_vectors is None:
+            return self.net(z)
+        # ndtr(z0) is uniform on (0, 1), so the K buckets are equally likely.
+        bucket = (torch.special.ndtr(z[:, 0]) * self.buckets).long().clamp_(0, self.buckets - 1)
+        h = self.net[0](z) + self.bucket_vectors(bucket)  # net[0] is the first Linear
+        return self.net[1:](h)
 
 
 class MLPDiscriminator(nn.Module):

@@ -63,6 +63,9 @@ class TabularConfig:
     # pack's mean and std of row features. CTGAN's D (False) feeds the flat pack to one MLP, which
     # must learn each column relation once per position in the pack.
     shared_rows: bool = False
+    # Training-by-sampling also conditions on numeric columns' modes (read by the table
+    # transformer when it is fitted; the layout above already includes those condition slots).
+    condition_modes: bool = False
 
     def __post_init__(self) -> None:
         if sum(self.span_sizes) != self.data_dim or len(self.span_sizes) != len(self.span_softmax):

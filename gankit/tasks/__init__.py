@@ -8,10 +8,16 @@ from gankit.errors import GankitError
 from gankit.io import read_config
 from gankit.tasks.base import GANTask, Preset
 from gankit.tasks.images import ImageGAN
+from gankit.tasks.superres import SuperResolution
 from gankit.tasks.tabular import TabularGAN
+from gankit.tasks.text import TextGAN
 from gankit.tasks.toy import ToyGAN
+from gankit.tasks.translate import CycleGAN, Pix2Pix
 
-TASKS: dict[str, type[GANTask]] = {cls.task: cls for cls in (ImageGAN, ToyGAN, TabularGAN)}
+TASKS: dict[str, type[GANTask]] = {
+    cls.task: cls
+    for cls in (ImageGAN, ToyGAN, TabularGAN, Pix2Pix, CycleGAN, SuperResolution, TextGAN)
+}
 
 
 def load(path: str | Path) -> GANTask:
@@ -27,4 +33,16 @@ def load(path: str | Path) -> GANTask:
     return TASKS[task].from_dir(path)
 
 
-__all__ = ["GANTask", "ImageGAN", "Preset", "TASKS", "TabularGAN", "ToyGAN", "load"]
+__all__ = [
+    "CycleGAN",
+    "GANTask",
+    "ImageGAN",
+    "Pix2Pix",
+    "Preset",
+    "SuperResolution",
+    "TASKS",
+    "TabularGAN",
+    "TextGAN",
+    "ToyGAN",
+    "load",
+]

@@ -26,9 +26,10 @@ from gankit.io import (
     load_module,
     read_config,
     save_module,
+    tidy_dir,
     write_json,
 )
-from gankit.nn import build_gan
+from gankit.nn import ARCHITECTURES, Architecture, build_gan
 from gankit.nn.generate import generate
 from gankit.train import (
     JsonlStats,
@@ -42,6 +43,7 @@ from gankit.train import (
 from gankit.train.callbacks import Callback
 from gankit.train.ema import make_ema
 from gankit.train.health import HealthMonitor
+from gankit.train.objective import Objective
 
 WEIGHTS = ("G", "G_ema", "D")
 _MIN_FREE_BYTES = 50 * 2**20
@@ -116,6 +118,8 @@ class GANTask:
     task: ClassVar[str]
     presets: ClassVar[dict[str, Preset]]
     default_preset: ClassVar[str]
+    # Where the presets' ``arch`` names are looked up (translators have a registry of their own).
+    architectures: ClassVar[dict[str, Architecture]] = ARCHITECTURES
 
     def __init__(
         self, preset: str | None = None, *, model: dict[str, Any] | None = None, **train: Any
@@ -151,11 +155,15 @@ class GANTask:
         """Quality numbers for the report; tasks override with their metrics."""
         return {}
 
+    def objective(self) -> Objective | None:
+        """Task-specific loss terms for the engine (AC-GAN, L1, cycle, ...); None: plain game."""
+        return None
+
     # ----------------------------------------------------------------- build
     def _build(self) -> None:
         config = {**self.preset.model, **self.model_overrides, **self.arch_config(self.data_info)}
         torch.manual_seed(self.train_config.seed)
-        self.G, self.D, built = build_gan(self.preset.arch, config)
+        self.G, self.D, built = build_gan(self.preset.arch, config, self.architectures)
         self.model_config = to_dict(built)
         self.G_ema = None
 
@@ -220,6 +228,7 @@ class GANTask:
             self.train_config,
             run_dir=out_dir,
             callbacks=self._callbacks(out_dir, quiet, tensorboard, callbacks),
+            objective=self.objective(),
         )
         if self.G_ema is not None:
             trainer.G_ema.load_state_dict(self.G_ema.state_dict())
@@ -314,6 +323,7 @@ class GANTask:
         self._require_trained()
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
+        tidy_dir(out)  # temporaries of an earlier save that a kill interrupted
         for name in WEIGHTS:
             module = getattr(self, name) if name != "G_ema" else (self.G_ema or self.G)
             save_module(module, out / f"{name}.safetensors")

@@ -1,27 +1,60 @@
-"""Unconditional image generation: ``ImageGAN``.
+"""Image generation, unconditional or class-conditional: ``ImageGAN``.
 
 Example:
     >>> from gankit import ImageGAN
     >>> gan = ImageGAN(preset="dcgan", resolution=32)                  # doctest: +SKIP
     >>> gan.fit("digits", steps=2000, out="runs/digits")               # doctest: +SKIP
     >>> images = gan.sample(64, seed=0)   # uint8 (64, 1, 32, 32)       # doctest: +SKIP
+    >>> cond = ImageGAN("default", conditional=True).fit("mnist", steps=3000)  # doctest: +SKIP
+    >>> sevens = cond.sample(64, labels=[7] * 64)                       # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import replace as _dc_replace
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from gankit.data import ImageData, open_dataset, resize_images, with_channels
+from gankit.data import (
+    ImageData,
+    LabelledImages,
+    labelled,
+    open_dataset,
+    resize_images,
+    with_channels,
+)
 from gankit.errors import GankitError
-from gankit.nn.generate import generate
+from gankit.nn.conditioning import NO_CONDITION
+from gankit.nn.generate import generate, slerp
 from gankit.tasks.base import GANTask, Preset
 from gankit.train import TrainConfig
-from gankit.viz import save_image_grid, to_uint8
+from gankit.train.objective import Condition, Objective
+from gankit.viz import image_grid, save_gif, save_image_grid, to_uint8
+
+CLASS = "class"
+_GRID_COLUMNS = 8  # samples per class row in the progress grid
+_GRID_MAX_CLASSES = 20  # rows shown at most; a 100-class folder would make an unreadable grid
+
+_DEFAULT_TRAIN = TrainConfig(
+    steps=3000,
+    batch_size=64,
+    lr_g=2e-4,
+    lr_d=2e-4,
+    betas=(0.5, 0.99),
+    r1_gamma=1.0,
+    reg_interval=16,
+    ema_beta=0.999,
+)
+_DEFAULT_MODEL = {"latent_dim": 64, "g_width": 32, "d_width": 32, "minibatch_std": True}
+_RESNET_TRAIN = TrainConfig(
+    steps=10000, batch_size=64, loss="hinge", lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.9)
+)
 
 IMAGE_PRESETS: dict[str, Preset] = {
     preset.name: preset
@@ -32,17 +65,17 @@ IMAGE_PRESETS: dict[str, Preset] = {
             "non-saturating loss, "
             "lazy R1, EMA of G. The embedded default and the recommended start for small images.",
             "dcgan",
-            {"latent_dim": 64, "g_width": 32, "d_width": 32, "minibatch_std": True},
-            TrainConfig(
-                steps=3000,
-                batch_size=64,
-                lr_g=2e-4,
-                lr_d=2e-4,
-                betas=(0.5, 0.99),
-                r1_gamma=1.0,
-                reg_interval=16,
-                ema_beta=0.999,
-            ),
+            _DEFAULT_MODEL,
+            _DEFAULT_TRAIN,
+        ),
+        Preset(
+            "default-cond",
+            "Class-conditional `default`: conditional BatchNorm in G (gain/bias from a class "
+            "embedding), projection D (Miyato & Koyama 2018). Needs labelled data: MNIST, digits, "
+            "or a folder with one sub-folder per class.",
+            "dcgan",
+            {**_DEFAULT_MODEL, "condition": CLASS},
+            _DEFAULT_TRAIN,
         ),
         Preset(
             "dcgan",
@@ -59,12 +92,42 @@ IMAGE_PRESETS: dict[str, Preset] = {
             "hinge loss, Adam (0, 0.9) with a faster D (TTUR). For 32-128 px colour images.",
             "resnet",
             {},
-            TrainConfig(
-                steps=10000, batch_size=64, loss="hinge", lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.9)
-            ),
+            _RESNET_TRAIN,
+        ),
+        Preset(
+            "resnet-sn-cond",
+            "Class-conditional `resnet-sn`, as Miyato & Koyama's sngan_projection: conditional "
+            "BatchNorm in G's residual blocks, spectrally normalised projection D.",
+            "resnet",
+            {"condition": CLASS},
+            _RESNET_TRAIN,
         ),
     )
 }
+
+
+class AuxClassifierLoss(Objective):
+    """AC-GAN (Odena et al. 2017): D also names the class of reals and fakes; G makes it easy.
+
+    D adds ``weight * (CE(classify(real), y) + CE(classify(fake), y))``; G adds
+    ``weight * CE(classify(fake), y)``. Needs a D built with ``aux_classifier=True``.
+    """
+
+    def __init__(self, weight: float = 1.0) -> None:
+        self.weight = weight
+
+    def d_terms(
+        self, trainer: Any, real: torch.Tensor, fake: torch.Tensor, cond: Condition
+    ) -> dict[str, torch.Tensor]:
+        D = trainer.D
+        loss = F.cross_entropy(D.classify(real).float(), cond)
+        loss = loss + F.cross_entropy(D.classify(fake).float(), cond)
+        return {"aux": self.weight * loss}
+
+    def g_terms(
+        self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Condition
+    ) -> dict[str, torch.Tensor]:
+        return {"aux": self.weight * F.cross_entropy(trainer.D.classify(fake).float(), cond)}
 
 
 class ImageGAN(GANTask):
@@ -72,9 +135,13 @@ class ImageGAN(GANTask):
 
     ``resolution`` and ``channels`` default to 32 and the dataset's own; ``model`` overrides
     architecture settings; any other keyword overrides a :class:`~gankit.train.TrainConfig` field.
+    ``conditional=True`` (or ``"class"``) makes any preset class-conditional (the ``*-cond``
+    presets already are): it trains on the dataset's labels and samples the classes it is asked
+    for (``sample(n, labels=...)``); ``model={"aux_classifier": True}`` adds an AC-GAN head.
 
     Example:
         >>> gan = ImageGAN("default", resolution=32, steps=500, lr_d=4e-4)   # doctest: +SKIP
+        >>> cond = ImageGAN("default", conditional=True)                     # doctest: +SKIP
     """
 
     task = "images"
@@ -87,9 +154,16 @@ class ImageGAN(GANTask):
         resolution: int | None = None,
         channels: int | None = None,
         *,
+        conditional: bool | str = False,
         model: dict[str, Any] | None = None,
         **train: Any,
     ) -> None:
+        if conditional not in (False, True, CLASS):
+            raise GankitError(
+                f"conditional must be True, False or {CLASS!r} (class labels), got {conditional!r}"
+            )
+        if conditional:
+            model = {**(model or {}), "condition": CLASS}
         super().__init__(preset, model=model, **train)
         if resolution is not None and (
             isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1
@@ -98,7 +172,74 @@ class ImageGAN(GANTask):
         self.resolution = resolution
         self.channels = channels
 
-    def open_data(self, data: Any) -> tuple[ImageData, dict[str, Any]]:
+    # ---------------------------------------------------------- conditioning
+    @property
+    def condition(self) -> str:
+        """What the model is conditioned on: ``"none"`` or ``"class"``."""
+        settings = {**self.preset.model, **self.model_overrides}
+        return settings.get("condition", NO_CONDITION)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The classes a class-conditional model draws (from its training data)."""
+        return tuple(self.data_info.get("class_names", ()))
+
+    def _require_class_conditional(self, what: str) -> None:
+        if self.condition != CLASS:
+            raise GankitError(
+                f"{what} needs a class-conditional model; this one is unconditional (train one "
+                "with conditional=True, `--conditional` or a *-cond preset)"
+            )
+
+    def class_index(self, label: int | str) -> int:
+        """The class index of ``label``: a class name (``"seven"``) or an index (``7``, ``"7"``).
+
+        A name wins over an index, so a folder class called "3" is class "3" wherever it sorts.
+
+        Example:
+            >>> gan.class_index("7"), gan.class_index(7)   # doctest: +SKIP
+            (7, 7)
+        """
+        names = self.class_names
+        if isinstance(label, str) and label in names:
+            return names.index(label)
+        index: int | None = None
+        if isinstance(label, int) and not isinstance(label, bool):
+            index = label
+        elif isinstance(label, str) and label.strip().lstrip("-").isdigit():
+            index = int(label)
+        if index is None or not 0 <= index < len(names):
+            raise GankitError(
+                f"unknown class {label!r}; valid classes (by name, or index 0..{len(names) - 1}): "
+                f"{', '.join(names)}"
+            )
+        return index
+
+    def labels_tensor(self, labels: Any, n: int) -> torch.Tensor:
+        """int64 labels (n,) from names/indices: one label for all, or exactly ``n`` of them.
+
+        ``None`` cycles through the classes (0, 1, ..., K-1, 0, ...), a balanced set.
+        """
+        self._require_class_conditional("sampling with labels")
+        if labels is None:
+            return torch.arange(n) % len(self.class_names)
+        if isinstance(labels, torch.Tensor):
+            labels = labels.tolist()
+        if isinstance(labels, int | str):
+            labels = [labels] * n
+        if not isinstance(labels, Sequence) or len(labels) != n:
+            count = len(labels) if isinstance(labels, Sequence) else type(labels).__name__
+            raise GankitError(
+                f"labels must be one class or a list of {n} classes (one per sample), got {count}"
+            )
+        return torch.tensor([self.class_index(label) for label in labels], dtype=torch.int64)
+
+    def objective(self) -> Objective | None:
+        settings = {**self.preset.model, **self.model_overrides}
+        return AuxClassifierLoss() if settings.get("aux_classifier") else None
+
+    # ------------------------------------------------------------------ data
+    def open_data(self, data: Any) -> tuple[ImageData | LabelledImages, dict[str, Any]]:
         resolution = self.resolution or self.data_info.get("resolution") or 32
         channels = self.channels or self.data_info.get("channels")
         if data is None:
@@ -123,18 +264,109 @@ class ImageGAN(GANTask):
             "channels": dataset.channels,
             "class_names": list(dataset.class_names),
         }
+        if self.condition == CLASS:
+            return labelled(dataset), info
         return dataset, info
 
     def arch_config(self, data_info: dict[str, Any]) -> dict[str, Any]:
-        return {"resolution": data_info["resolution"], "channels": data_info["channels"]}
+        config = {"resolution": data_info["resolution"], "channels": data_info["channels"]}
+        if self.condition == CLASS:
+            config["condition_size"] = len(data_info.get("class_names", ()))
+        return config
+
+    # -------------------------------------------------------------- sampling
+    def generate(self, n: int, seed: int = 0, ema: bool = True, labels: Any = None) -> torch.Tensor:
+        """Raw output for ``n`` latents from ``seed``; a class-conditional model draws ``labels``.
+
+        ``labels``: one class (name or index) for all, a list of ``n``, or None for a balanced
+        cycle through the classes.
+        """
+        self._require_trained()
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise GankitError(f"number of samples must be a positive integer, got {n!r}")
+        if self.condition == NO_CONDITION:
+            if labels is not None:
+                self._require_class_conditional("labels=")
+            return super().generate(n, seed=seed, ema=ema)
+        G = self.G_ema if ema and self.G_ema is not None else self.G
+        return generate(G, n, seed, cond=self.labels_tensor(labels, n))
+
+    def sample(self, n: int, seed: int = 0, ema: bool = True, labels: Any = None) -> torch.Tensor:
+        """``n`` uint8 images (n, C, H, W); same seed and labels, same images.
+
+        Example:
+            >>> sevens = gan.sample(64, labels=[7] * 64)   # doctest: +SKIP
+        """
+        return self.postprocess(self.generate(n, seed=seed, ema=ema, labels=labels))
+
+    def interpolate(
+        self,
+        steps: int = 8,
+        rows: int = 4,
+        seed: int = 0,
+        label: int | str | None = None,
+        classes: tuple[int | str, int | str] | None = None,
+        ema: bool = True,
+    ) -> torch.Tensor:
+        """Walks through G's inputs: uint8 frames (rows, steps, C, H, W).
+
+        - ``classes=None``: each row walks the latent space (an arc between two seeded latents);
+          a class-conditional model keeps class ``label`` (default: row i draws class i).
+        - ``classes=(a, b)``: each row keeps its latent and blends the class embedding from ``a``
+          to ``b`` (class-conditional models only).
+
+        Example:
+            >>> frames = gan.interpolate(steps=10, rows=4, classes=("3", "8"))  # doctest: +SKIP
+            >>> frames.shape                                                     # doctest: +SKIP
+            torch.Size([4, 10, 1, 32, 32])
+        """
+        self._require_trained()
+        for name, value in (("steps", steps), ("rows", rows)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise GankitError(f"interpolation {name} must be a positive integer, got {value!r}")
+        G = self.G_ema if ema and self.G_ema is not None else self.G
+        rng = torch.Generator().manual_seed(seed)
+        start = torch.randn(rows, G.latent_dim, generator=rng)
+        t = torch.linspace(0, 1, steps)
+        cond: torch.Tensor | None = None
+        if classes is None:
+            end = torch.randn(rows, G.latent_dim, generator=rng)
+            z = slerp(start, end, t).flatten(0, 1)  # (rows, steps, Z) -> (rows*steps, Z)
+            if self.condition == CLASS:
+                row_labels = self.labels_tensor(label, rows)
+                cond = row_labels.repeat_interleave(steps)
+        else:
+            self._require_class_conditional("interpolating between classes")
+            if not isinstance(classes, Sequence) or isinstance(classes, str) or len(classes) != 2:
+                raise GankitError(f"classes must be a pair (from, to), got {classes!r}")
+            first, last = (self.class_index(c) for c in classes)
+            onehot = torch.eye(len(self.class_names))
+            weights = (1 - t)[:, None] * onehot[first] + t[:, None] * onehot[last]  # (steps, K)
+            z = start.repeat_interleave(steps, dim=0)
+            cond = weights.repeat(rows, 1)  # (rows*steps, K): row r, step s at r*steps + s
+        images = generate(G, rows * steps, seed, cond=cond, z=z)
+        return to_uint8(images).unflatten(0, (rows, steps))
 
     def postprocess(self, x: torch.Tensor) -> torch.Tensor:
         return to_uint8(x)
 
     def render(self, G: nn.Module, path: Path) -> None:
-        save_image_grid(to_uint8(generate(G, 64, seed=0)), path)
+        if self.condition != CLASS:
+            save_image_grid(to_uint8(generate(G, 64, seed=0)), path)
+            return
+        save_image_grid(class_grid(G, len(self.class_names), seed=0), path, nrow=_GRID_COLUMNS)
 
-    def evaluate(self, dataset: ImageData) -> dict[str, Any]:
+    def class_grid(self, columns: int = _GRID_COLUMNS, seed: int = 0) -> torch.Tensor:
+        """uint8 images, one row of ``columns`` per class (same latents in every row)."""
+        self._require_trained()
+        self._require_class_conditional("a class grid")
+        G = self.G_ema if self.G_ema is not None else self.G
+        return class_grid(G, len(self.class_names), seed=seed, columns=columns)
+
+    # ------------------------------------------------------------ evaluation
+    def evaluate(self, dataset: ImageData | LabelledImages) -> dict[str, Any]:
+        if isinstance(dataset, LabelledImages):
+            dataset = dataset.data
         if dataset.labels is None or len(dataset.class_names) < 2:
             return {
                 "quality": {
@@ -143,5 +375,39 @@ class ImageGAN(GANTask):
             }
         from gankit.metrics.quick import labelled_quality
 
-        fakes = self.generate(min(len(dataset), 5000), seed=12345)
-        return {"quality": labelled_quality(dataset, fakes, seed=self.train_config.seed)}
+        n = min(len(dataset), 5000)
+        fake_labels = self.labels_tensor(None, n) if self.condition == CLASS else None
+        fakes = self.generate(n, seed=12345)
+        quality = labelled_quality(
+            dataset, fakes, seed=self.train_config.seed, fake_labels=fake_labels
+        )
+        return {"quality": quality}
+
+
+def class_grid(
+    G: nn.Module, num_classes: int, seed: int = 0, columns: int = _GRID_COLUMNS
+) -> torch.Tensor:
+    """uint8 samples of a class-conditional ``G``: ``columns`` per class, class by class.
+
+    Every row reuses the same ``columns`` latents, so a column shows one "style" across classes.
+    At most the first 20 classes are drawn.
+    """
+    shown = min(num_classes, _GRID_MAX_CLASSES)
+    z = torch.randn(columns, G.latent_dim, generator=torch.Generator().manual_seed(seed))
+    labels = torch.arange(shown).repeat_interleave(columns)  # (shown*columns,)
+    return to_uint8(generate(G, len(labels), seed, cond=labels, z=z.repeat(shown, 1)))
+
+
+def save_interpolation(frames: torch.Tensor, path: str | Path, duration_ms: int = 150) -> Path:
+    """Save :meth:`ImageGAN.interpolate` frames (rows, steps, C, H, W).
+
+    ``.gif``: an animation whose frame ``s`` shows every row at step ``s`` (and plays back and
+    forth); any other suffix: one PNG grid with a row per interpolation.
+    """
+    rows, steps = frames.shape[:2]
+    path = Path(path)
+    if path.suffix.lower() == ".gif":
+        nrow = math.ceil(math.sqrt(rows))
+        pictures = [image_grid(frames[:, s], nrow=nrow) for s in range(steps)]
+        return save_gif(pictures + pictures[-2:0:-1], path, duration_ms)
+    return save_image_grid(frames.flatten(0, 1), path, nrow=steps)

@@ -43,11 +43,15 @@ TOY_PRESETS: dict[str, Preset] = {
     "toy-rpgan": Preset(
         "toy-rpgan",
         "Mode-covering recipe for 2-D mixtures: relativistic pairing loss (RpGAN) with lazy R1, "
-        "4-layer MLPs, EMA 0.999 and a cosine lr decay that lets G settle on the modes.",
+        "4-layer MLPs, a G with 64 discrete latent buckets so it can jump between modes, EMA "
+        "0.99 and a cosine lr decay that lets G settle on the modes.",
         "mlp",
-        # Depth matters most here: G needs steep transitions between modes, and a 4th layer
-        # roughly doubled the share of on-mode samples against 3 layers on the ring.
-        {"data_dim": 2, "hidden": 128, "depth": 4},
+        # Depth: G needs steep transitions between modes, and a 4th layer roughly doubled the
+        # share of on-mode samples against 3 layers on the ring. Buckets: a continuous G has to
+        # put mass on the paths between modes (9 % of ring samples at 6,000 steps); 64 buckets
+        # cut that to 0 on seed 0 (high quality 87.5 % -> 98.4 %). 256 buckets did as well on the
+        # ring but worse on the grid (1 sample per bucket per batch: buckets learn slowly).
+        {"data_dim": 2, "hidden": 128, "depth": 4, "latent_buckets": 64},
         TrainConfig(
             steps=6000,
             batch_size=256,
@@ -57,7 +61,9 @@ TOY_PRESETS: dict[str, Preset] = {
             lr_schedule="cosine",
             betas=(0.5, 0.99),
             r1_gamma=0.01,  # small: the modes are 0.01-0.05 wide and D must be sharp at that scale
-            ema_beta=0.999,
+            # 0.999 averaged weights from before the modes were sharp: ring high quality 95.1 %
+            # (raw G 97.8 %) against 98.4 % with 0.99.
+            ema_beta=0.99,
             log_every=100,
         ),
     ),

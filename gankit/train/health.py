@@ -14,7 +14,12 @@ points themselves, or images average-pooled to 8x8) it measures
   1 for a healthy G, falling towards 0 as samples collapse onto each other);
 * ``coverage`` (Naeem et al. 2020): share of those reals whose 5-nearest-neighbour ball holds a
   fake; logged for plots, not alarmed on: on sharp modes it also measures precision and swings
-  too much from record to record in healthy runs.
+  too much from record to record in healthy runs;
+* with a mode labeller (the data's ``assign_modes``, e.g. the toy mixtures' known centres, or one
+  passed as ``modes=``, e.g. a digit classifier): ``modes_hit``, the number of distinct modes the
+  fakes land on, ``modes_real``, the same for the reals, ``mode_coverage``, their ratio,
+  and ``mode_entropy``, the entropy of the fakes' mode histogram over that of the reals'. Spread
+  alone misses a G that drops a few modes and spreads the rest evenly; the mode count does not.
 
 The probe uses its own seeded RNG and G in eval mode under ``no_grad``, so it never changes the
 training trajectory: a run with the monitor is bit for bit the run without it.
@@ -23,8 +28,8 @@ Example:
     >>> from gankit.train import TrainConfig, Trainer
     >>> monitor = HealthMonitor(HealthConfig(d_win_steps=500))
     >>> trainer = Trainer(G, D, data, TrainConfig(), callbacks=[monitor])  # doctest: +SKIP
-    >>> sorted(ALARMS)
-    ['d_winning', 'grad_explosion', 'loss_divergence', 'mode_collapse', 'nan_rollback']
+    >>> len(ALARMS), sorted(ALARMS)[:3]
+    (6, ['d_winning', 'grad_explosion', 'loss_divergence'])
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ if TYPE_CHECKING:
     from gankit.train.engine import Trainer
 
 Record = dict[str, Any]
+# x (B, ...) -> int64 (B,): the mode each sample lies on, -1 for none (see the module docstring).
+ModeLabeller = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,8 @@ class HealthConfig:
     collapse_floor: float = 0.25  # after warmup, diversity below this share of the data's
     grad_factor: float = 10.0  # a gradient norm this many times its recent median: grad_explosion
     loss_jump: float = 2.0  # g_loss above median + max(loss_jump * |median|, 1): loss_divergence
+    mode_drop: float = 0.1  # after mode_warmup_steps, fakes land on this share fewer modes
+    mode_warmup_steps: int = 2000  # than reals: mode_dropping (before, G is finding the modes)
     history: int = 20  # log intervals kept for medians and peaks
     repeat_steps: int = 1000  # an alarm that flaps is printed again only after this many steps
     probe_size: int = 256  # fakes (and reals) in the diversity probe
@@ -74,6 +83,8 @@ class HealthConfig:
         for name in ("d_win_steps", "collapse_steps", "history", "coverage_k"):
             if getattr(self, name) < 1:
                 raise GankitError(f"health option {name} must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.mode_drop < 1:
+            raise GankitError(f"health mode_drop must be in (0, 1), got {self.mode_drop}")
         if self.probe_size <= self.coverage_k:
             raise GankitError(
                 f"health probe_size must exceed coverage_k ({self.coverage_k}), "
@@ -149,6 +160,19 @@ def _check_mode_collapse(monitor: HealthMonitor, record: Record) -> str | None:
     )
 
 
+def _check_mode_dropping(monitor: HealthMonitor, record: Record) -> str | None:
+    config, step = monitor.config, record["step"]
+    share = record.get("mode_coverage")
+    # Before mode_warmup_steps G is still finding the modes: single modes come and go.
+    if share is None or step < config.mode_warmup_steps or share > 1.0 - config.mode_drop:
+        return None
+    return (
+        f"G's probe samples land on {record['modes_hit']} of the {record['modes_real']} modes "
+        "that as many real samples land on "
+        f"({share:.0%}): G is dropping modes"
+    )
+
+
 def _median_of_previous(monitor: HealthMonitor, key: str) -> float | None:
     values = [r[key] for r in monitor.history[:-1] if key in r]
     return statistics.median(values) if len(values) >= 5 else None
@@ -199,6 +223,15 @@ ALARMS: dict[str, Alarm] = {
             "pack=2..4 (PacGAN) or minibatch_std in D, loss=rpgan with r1_gamma and r2_gamma "
             "(R3GAN), lower lr_g, keep ema_beta > 0 and sample from G_ema",
             _check_mode_collapse,
+        ),
+        Alarm(
+            "mode_dropping",
+            "Only with a mode labeller (toy centres, a class-histogram extractor). G's samples "
+            "land on clearly fewer modes than as many real samples do: a partial collapse, which "
+            "the spread-based diversity can miss.",
+            "pack=2..4 (PacGAN) or minibatch_std in D, loss=rpgan with r1_gamma and r2_gamma "
+            "(R3GAN), lower lr_g or train longer at a decaying lr (lr_schedule=cosine)",
+            _check_mode_dropping,
         ),
         Alarm(
             "grad_explosion",
@@ -279,11 +312,23 @@ def coverage(real: torch.Tensor, fake: torch.Tensor, k: int) -> float:
     return float((nearest_fake <= radii).float().mean())
 
 
+def _mode_histogram(labels: torch.Tensor) -> tuple[int, float]:
+    """Distinct modes among ``labels`` (-1 = on none) and the entropy (nats) of their histogram."""
+    labels = labels.detach().cpu().reshape(-1)
+    counts = torch.unique(labels[labels >= 0], return_counts=True)[1].double()
+    if counts.numel() == 0:
+        return 0, 0.0
+    p = counts / counts.sum()
+    return int(counts.numel()), float(-(p * p.log()).sum())
+
+
 class HealthMonitor(Callback):
     """Watches each log record, adds ``diversity``/``coverage`` to it and raises :data:`ALARMS`.
 
     ``stop_on`` is a ``health_stop`` spec ("any" or alarm names): when one of those alarms fires
     the trainer ends early as a normal end. ``echo`` prints each new alarm (with its advice).
+    ``modes`` labels samples with their mode for the mode-coverage probe; without it the
+    monitor uses the training data's ``assign_modes`` when it has one, else skips that probe.
     ``seed`` fixes the probe's latents and real batch. All state goes through ``state_dict`` so a
     resumed run keeps its history and open streaks.
     """
@@ -294,8 +339,10 @@ class HealthMonitor(Callback):
         stop_on: str = "",
         echo: bool = True,
         seed: int = 0,
+        modes: ModeLabeller | None = None,
     ) -> None:
         self.config = config
+        self.modes = modes
         self.stop_on = parse_stop(stop_on)
         self.echo = echo
         self.seed = seed
@@ -309,6 +356,8 @@ class HealthMonitor(Callback):
         self.active: dict[str, str] = {}
         self.fired: dict[str, int] = {}  # how often each alarm started, for reports and tests
         self._probe: tuple[torch.Tensor, Any, torch.Tensor, float] | None = None
+        self._labeller: ModeLabeller | None = None
+        self._real_modes = (0, 0.0)  # modes the probe's reals land on, their histogram entropy
 
     # ------------------------------------------------------------------ hooks
     def on_train_start(self, trainer: Trainer) -> None:
@@ -333,7 +382,16 @@ class HealthMonitor(Callback):
         Needs no trainer, so a finished run's ``stats.jsonl`` can be judged again, e.g. with
         other thresholds: ``[m.judge(r) for r in records]`` with ``m = HealthMonitor(config)``.
         """
-        tracked = ("d_acc_pair", "d_grad_norm", "g_grad_norm", "g_loss", "diversity", "coverage")
+        tracked = (
+            "d_acc_pair",
+            "d_grad_norm",
+            "g_grad_norm",
+            "g_loss",
+            "diversity",
+            "coverage",
+            "modes_hit",
+            "mode_coverage",
+        )
         self.history.append(
             {"step": record["step"], **{k: record[k] for k in tracked if k in record}}
         )
@@ -370,6 +428,14 @@ class HealthMonitor(Callback):
         real, cond = batch if isinstance(batch, tuple) else (batch, None)
         z = torch.randn(n, trainer.G.latent_dim, generator=rng)
         real_feats = probe_features(real)
+        self._labeller = self.modes or getattr(data, "assign_modes", None)
+        if self._labeller is not None:
+            self._real_modes = _mode_histogram(self._labeller(real))
+            if self._real_modes[0] == 0:
+                raise GankitError(
+                    "the mode labeller put none of the real probe samples on a mode; "
+                    "check that it matches the training data"
+                )
         return z, cond, real_feats, mean_pairwise_distance(real_feats)
 
     @torch.no_grad()
@@ -385,10 +451,18 @@ class HealthMonitor(Callback):
         feats = probe_features(fake)
         if not torch.isfinite(feats).all():
             return {}
-        return {
+        values = {
             "diversity": mean_pairwise_distance(feats) / max(real_spread, 1e-12),
             "coverage": coverage(real_feats, feats, self.config.coverage_k),
         }
+        if self._labeller is not None:
+            hit, entropy = _mode_histogram(self._labeller(fake))
+            real_hit, real_entropy = self._real_modes
+            values["modes_hit"] = hit
+            values["modes_real"] = real_hit
+            values["mode_coverage"] = hit / real_hit
+            values["mode_entropy"] = entropy / real_entropy if real_entropy else 1.0
+        return values
 
     def _say(self, message: str) -> None:
         if not self.echo:

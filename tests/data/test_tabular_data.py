@@ -93,6 +93,36 @@ def test_round_trip_keeps_dtypes_nulls_categories_and_values():
     assert (back["joined"] - df["joined"]).abs().max() < pd.Timedelta("1s")
 
 
+def test_point_masses_are_modes_of_their_own_and_decode_exactly():
+    rng = np.random.default_rng(0)
+    gain = np.where(rng.random(3000) < 0.9, 0.0, rng.lognormal(8, 1, 3000))  # 90 % exact zeros
+    hours = np.where(rng.random(3000) < 0.5, 40.0, rng.normal(40, 10, 3000).round(1))
+    df = pd.DataFrame({"gain": gain, "hours": hours})
+    transformer = TableTransformer.fit(df)
+    gain_encoder, hours_encoder = transformer.encoders
+    assert gain_encoder.spikes.tolist() == [0.0] and hours_encoder.spikes.tolist()[0] == 40.0
+    encoded = transformer.transform(df)
+    zero_mode = transformer.column_spans[0][1].start  # the first mode of gain is the zero spike
+    assert np.array_equal(encoded[:, zero_mode] == 1, gain == 0)
+    assert (encoded[gain == 0, 0] == 0).all()  # a point mass has no offset
+    # Whatever offset G writes, the spike's mode decodes to exactly the spike's value.
+    noisy = encoded.copy()
+    noisy[:, 0] = np.random.default_rng(1).uniform(-1, 1, len(df))
+    back = transformer.inverse_transform(noisy)
+    assert (back["gain"][gain == 0] == 0).all() and (back["hours"][hours == 40] == 40).all()
+
+
+def test_a_column_of_few_values_is_all_point_masses():
+    df = pd.DataFrame({"x": np.tile([0.5, 1.25, 7.0], 40)})
+    transformer = TableTransformer.fit(df)
+    assert sorted(transformer.encoders[0].spikes.tolist()) == [0.5, 1.25, 7.0]
+    assert len(transformer.encoders[0].means) == 0
+    back = transformer.inverse_transform(transformer.transform(df))
+    pd.testing.assert_frame_equal(back, df)
+    other = transformer.inverse_transform(transformer.transform(pd.DataFrame({"x": [1.0, 6.0]})))
+    assert other["x"].tolist() == [1.25, 7.0]  # unseen values go to the nearest point mass
+
+
 def test_decoded_numbers_stay_in_the_observed_range_and_integral():
     df = mixed_frame()
     transformer = TableTransformer.fit(df)
@@ -145,3 +175,25 @@ def test_training_by_sampling_matches_rows_to_conditions_and_lifts_rare_values()
     assert 0.2 < float(pune / city) < 0.32
     again, _ = data.sample(4000, torch.Generator().manual_seed(0))
     assert torch.equal(rows, again)
+
+
+def test_condition_modes_lift_rare_modes_of_numeric_columns():
+    rng = np.random.default_rng(0)
+    # 2 % of the rows have a large gain: a mode of its own, rare like a rare category.
+    gain = np.where(rng.random(3000) < 0.98, 0.0, rng.normal(99_000, 500, 3000))
+    df = pd.DataFrame({"gain": gain, "group": rng.choice(["a", "b"], 3000)})
+    plain = TableTransformer.fit(df)
+    modes = TableTransformer.fit(df, condition_modes=True)
+    assert plain.cond_dim == 2 and modes.cond_dim == 2 + modes.column_spans[0][1].size
+    # Users still condition on discrete columns only, at the slot the mode spans shift.
+    assert modes.condition_slot("group", "b") == modes.cond_dim - 1
+    with pytest.raises(GankitError, match="only discrete columns"):
+        modes.condition_slot("gain", 0.0)
+    data = tabular_data(modes, df)
+    rows, cond = data.sample(6000, torch.Generator().manual_seed(0))
+    positions = torch.tensor(modes.cond_positions)
+    assert (rows[:, positions] * cond).sum(dim=1).eq(1).all()  # every row has its condition
+    big = torch.from_numpy(modes.inverse_transform(rows.numpy())["gain"].to_numpy() > 50_000)
+    assert float(big.float().mean()) > 0.1  # 2 % of the data, lifted by log-frequency sampling
+    restored = TableTransformer.from_json(json.loads(json.dumps(modes.to_json())))
+    assert restored.cond_positions == modes.cond_positions and restored.condition_modes

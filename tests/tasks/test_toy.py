@@ -31,3 +31,29 @@ def test_toy_rpgan_full_recipe_under_the_pacgan_protocol(kind, min_modes, min_hq
     stats = covered(gan, kind, seed)
     assert stats["modes_covered"] >= min_modes
     assert stats["high_quality_fraction"] >= min_hq
+
+
+def test_latent_buckets_let_g_jump_between_modes():
+    import torch
+
+    from gankit.errors import GankitError
+    from gankit.nn.mlp import MLPConfig, build_mlp
+
+    torch.manual_seed(0)
+    G, _ = build_mlp(MLPConfig(hidden=16, depth=2, latent_buckets=4))
+    z = torch.zeros(2, G.latent_dim)
+    z[0, 0], z[1, 0] = -1e-4, 1e-4  # the two sides of the boundary between buckets 1 and 2
+    with torch.no_grad():
+        G.bucket_vectors.weight.copy_(torch.arange(4.0)[:, None].expand(4, 16) * 10)
+        jump = (G(z)[0] - G(z)[1]).norm()
+        z[1, 0] = -2e-4  # same bucket: a continuous step of the same size
+        step = (G(z)[0] - G(z)[1]).norm()
+    assert jump > 1e3 * step
+    seen = []
+    G.bucket_vectors.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    with torch.no_grad():
+        G(torch.randn(40_000, G.latent_dim))
+    counts = torch.bincount(seen[0], minlength=4)  # z ~ N(0, I) picks each bucket equally often
+    assert len(counts) == 4 and (counts - 10_000).abs().max() < 400
+    with pytest.raises(GankitError, match="latent_buckets must be 0 \\(off\\) or >= 2, got 1"):
+        MLPConfig(latent_buckets=1)

@@ -1,6 +1,8 @@
 """Health monitor alarms, NaN/Inf rollback and adaptive augmentation, on tiny real runs."""
 
 import json
+import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -43,12 +45,48 @@ def test_mode_collapse_fires_when_g_outruns_d(ring):
 
 
 def test_healthy_run_stays_quiet(ring):
-    # The toy-mlp recipe (R1, TTUR-free Adam 1e-3) on the ring trains without incident.
+    # The toy-mlp recipe (R1, TTUR-free Adam 1e-3) on the ring trains without incident; it
+    # reaches all 8 modes by step 250, where the mode-dropping check starts here.
     alarms = fired(
-        ring, HealthConfig(), steps=500, hidden=64, batch_size=128, lr_g=1e-3, lr_d=1e-3,
-        betas=(0.5, 0.99), r1_gamma=0.1, log_every=50,
+        ring, HealthConfig(mode_warmup_steps=250), steps=500, hidden=64, batch_size=128,
+        lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.99), r1_gamma=0.1, log_every=50,
     )  # fmt: skip
     assert alarms == {}
+
+
+def test_mode_dropping_catches_a_partial_drop_that_diversity_misses(ring):
+    # Plain NS GAN at a constant lr, no R1, no EMA: G spreads over the ring but lands on only 2-4
+    # of its 8 modes. Its diversity recovers to ~0.8 of the data's, so mode_collapse goes quiet.
+    monitor = HealthMonitor(replace(FAST, mode_warmup_steps=200), echo=False)
+    records = []
+    spy = type("Spy", (Callback,), {"on_log": lambda s, t, r: records.append(dict(r))})()
+    toy_trainer(ring, callbacks=[monitor, spy], ema_beta=0.0).fit()
+    last = records[-1]
+    assert last["diversity"] > 0.5 and "mode_collapse" not in last.get("alarms", {})
+    assert (
+        last["modes_hit"] <= 4
+        and "of the 8 modes that as many real samples land on" in (last["alarms"]["mode_dropping"])
+    )
+    assert 0 < last["mode_entropy"] < 1 and last["modes_real"] == 8
+
+
+def test_mode_probe_counts_modes_with_a_given_labeller_and_judges_coverage():
+    from gankit.train.health import _mode_histogram
+
+    hit, entropy = _mode_histogram(torch.tensor([0, 0, 1, 1, -1]))
+    assert hit == 2 and entropy == pytest.approx(math.log(2))
+    assert _mode_histogram(torch.tensor([-1, -1])) == (0, 0.0)
+    monitor = HealthMonitor(HealthConfig(mode_warmup_steps=100), echo=False)
+    probe = {"modes_real": 25}
+    early = {"step": 50, "modes_hit": 10, "mode_coverage": 0.4, **probe}
+    assert "mode_dropping" not in monitor.judge(early)  # still finding the modes
+    fine = {"step": 150, "modes_hit": 23, "mode_coverage": 0.92, **probe}
+    assert "mode_dropping" not in monitor.judge(fine)
+    dropped = {"step": 200, "modes_hit": 22, "mode_coverage": 0.88, **probe}
+    message = monitor.judge(dropped)["mode_dropping"]
+    assert message.startswith("G's probe samples land on 22 of the 25 modes")
+    with pytest.raises(GankitError, match="mode_drop must be in"):
+        HealthConfig(mode_drop=1.0)
 
 
 def _monitor_with_history(values):

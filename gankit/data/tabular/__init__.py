@@ -23,8 +23,9 @@ from gankit.data.tabular.transformer import Span, TableTransformer
 
 def tabular_data(transformer: TableTransformer, df: pd.DataFrame) -> TabularData:
     """``df`` encoded by ``transformer`` as training data with training-by-sampling."""
-    rows = torch.from_numpy(transformer.transform(df))
-    slots = torch.from_numpy(transformer.slots(df)).long()
+    encoded = transformer.transform(df)
+    rows = torch.from_numpy(encoded)
+    slots = torch.from_numpy(transformer.slots(encoded)).long()
     return TabularData(rows, slots, transformer.condition_sampler())
 
 

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,11 @@ def infer_column(name: str, series: pd.Series, kind: str | None = None) -> Colum
             )
     spec = ColumnSpec(**base, date_format=date_format)
     numbers = numeric_values(series, spec)
+    if not np.isfinite(numbers).all():
+        raise GankitError(
+            f"column {name!r} holds infinite values (e.g. {numbers[~np.isfinite(numbers)][0]}); "
+            "replace them with a number or leave the cell empty (missing)"
+        )
     if kind == "integer" and not _is_whole(numbers):
         raise GankitError(
             f"column {name!r} is declared integer but holds fractions (e.g. "
@@ -222,6 +228,53 @@ def infer_columns(
     return [infer_column(str(c), df[c], declared.get(str(c))) for c in df.columns]
 
 
+def _check_csv_layout(path: Path) -> None:
+    """Refuse what pandas would read silently wrong or fail on with a traceback.
+
+    One pass with the ``csv`` module (the same quoting rules as pandas): the text must be UTF-8,
+    have a header row with distinct names (pandas would rename a second ``a`` to ``a.1``), and
+    every non-blank row as many fields as the header (pandas pads short rows with nulls). The
+    ``csv`` module's field-size limit (128 KiB) refuses free-text blobs: a table cell that large
+    is neither a category nor a number.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f, skipinitialspace=True)
+            header = next((row for row in reader if row), None)
+            if header is None:
+                raise GankitError(f"{path} is empty; a CSV file needs a header row and data rows")
+            names = [name.strip() for name in header]
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            if repeated:
+                raise GankitError(
+                    f"{path} has duplicate column name(s) {repeated} in its header; give every "
+                    "column its own name"
+                )
+            rows = 0
+            for row in reader:
+                if not row:
+                    continue  # blank lines are skipped, as pandas does
+                rows += 1
+                if len(row) != len(header):
+                    raise GankitError(
+                        f"{path} line {reader.line_num} has {len(row)} fields but the header has "
+                        f"{len(header)} ({', '.join(names[:8])}); every row needs one value per "
+                        "column (quote values that contain commas)"
+                    )
+            if rows == 0:
+                raise GankitError(f"{path} has a header but no data rows")
+    except UnicodeDecodeError as err:
+        raise GankitError(
+            f"{path} is not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); "
+            "re-save it as UTF-8 CSV"
+        ) from None
+    except csv.Error as err:
+        raise GankitError(
+            f"{path} is not a readable CSV file near line {reader.line_num} ({err}); a cell that "
+            "large is free text, which a table model cannot learn: drop that column"
+        ) from None
+
+
 def read_csv(path: str | Path) -> pd.DataFrame:
     """Read a CSV file with a header row; anything else is a clear :class:`GankitError`.
 
@@ -229,6 +282,8 @@ def read_csv(path: str | Path) -> pd.DataFrame:
         >>> df = read_csv("data.csv")  # doctest: +SKIP
     """
     path = Path(path)
+    if path.is_dir():
+        raise GankitError(f"{path} is a folder; pass the CSV file itself")
     if not path.is_file():
         raise GankitError(f"CSV file {path} not found")
     if path.suffix.lower() in _NOT_CSV:
@@ -239,12 +294,14 @@ def read_csv(path: str | Path) -> pd.DataFrame:
         raise GankitError(
             f"{path} is not a CSV file (it holds binary data); export it to CSV first"
         )
+    _check_csv_layout(path)
     try:
         # low_memory=False reads each column whole, so mixed types surface per column (named
         # by infer_columns) instead of as pandas' chunk-dependent DtypeWarning.
-        df = pd.read_csv(path, skipinitialspace=True, low_memory=False)
+        df = pd.read_csv(path, skipinitialspace=True, low_memory=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise GankitError(f"{path} is not a readable CSV file ({err})") from None
-    if df.shape[1] < 2 and df.shape[0] > 0 and head.count(b"\t") > head.count(b"\n"):
+        reason = " ".join(str(err).split())  # pandas' messages end in a newline
+        raise GankitError(f"{path} is not a readable CSV file ({reason})") from None
+    if df.shape[1] == 1 and "\t" in str(df.columns[0]):
         raise GankitError(f"{path} looks tab-separated; gankit reads comma-separated CSV")
     return df

@@ -7,9 +7,13 @@ Each column gets an encoder (a registry keyed by column kind):
 - numeric columns (continuous, integer, datetime): CTGAN's *mode-specific normalisation*. A
   variational Gaussian mixture finds the modes of the column; a value ``x`` is written as the mode
   ``k`` it belongs to (one-hot, a ``softmax`` span) and its offset inside that mode
-  ``alpha = (x - mu_k) / (4 sigma_k)`` (a ``tanh`` span). Skewed, multi-modal and spiky columns
-  (``capital-gain`` is 92 % zeros) become easy for an MLP. A column with nulls adds a 2-way
-  ``softmax`` span "present / missing".
+  ``alpha = (x - mu_k) / (4 sigma_k)`` (a ``tanh`` span). Skewed and multi-modal columns become
+  easy for an MLP. *Point masses* come first: every value that holds at least 3 % of the column
+  (``capital-gain``'s 92 % of zeros, ``hours-per-week``'s 40) is a mode of its own, written and
+  read back exactly; the mixture models only the other values. (A Gaussian mode cannot be a
+  point mass: on Adult it gave the zeros a width of ±300 $, and half the synthetic rows had a
+  small non-zero gain, which real rows never have.) A column with nulls adds a 2-way ``softmax``
+  span "present / missing".
 
 The fitted transformer is plain data (:meth:`TableTransformer.to_json`), so a model directory holds
 it as JSON, never as a pickle. The mixture is fitted on at most ``max_fit_rows`` rows: it needs a
@@ -41,9 +45,14 @@ TRANSFORMER_VERSION = 1
 _ALPHA_SCALE = 4.0  # alpha = (x - mu) / (4 sigma): 4 sigmas cover a mode inside tanh's range
 _ALPHA_CLIP = 0.99
 _NS = 1e9
-# A mixture component this narrow (in standard deviations of the column) is a point mass, like
-# capital-gain's 92 % of exact zeros: its offset is noise, so decoding snaps to the mode's mean.
+# A mixture component this narrow (in standard deviations of the column) is a point mass: its
+# offset is noise, so decoding snaps to the mode's mean.
 _POINT_MASS_STD = 2e-3
+# A value holding this share of a numeric column is a point mass, a mode of its own (at most
+# _MAX_SPIKES of them, the most frequent). 3 %: every value of a 30-value spread could be one,
+# none of a smooth column's (Adult's most frequent age holds 2.8 %).
+_SPIKE_SHARE = 0.03
+_MAX_SPIKES = 8
 # Datetimes are rounded to the coarsest of these units (in ns) that all observed values are whole
 # multiples of: dates stay midnights, timestamps in seconds stay whole seconds.
 _TIME_STEPS = (86_400 * _NS, 3_600 * _NS, 60 * _NS, _NS, 1e6, 1e3, 1.0)
@@ -123,17 +132,27 @@ class DiscreteEncoder:
 
 
 class ModeEncoder:
-    """Mode-specific normalisation: a Gaussian-mixture mode (one-hot) and the offset in it."""
+    """Mode-specific normalisation: a mode (one-hot) and the offset in it.
+
+    The modes are the column's point masses (``spikes``, raw values, decoded exactly) followed by
+    the Gaussian-mixture modes (``means``/``stds``/``weights``, standardised units) of the rest.
+    """
 
     def __init__(
-        self, spec: ColumnSpec, center: float, scale: float, means, stds, weights, step=0.0
-    ) -> None:
+        self, spec: ColumnSpec, center: float, scale: float, means, stds, weights, step=0.0,
+        spikes=(),
+    ) -> None:  # fmt: skip
         self.spec = spec
         self.step = step  # decoded values are rounded to multiples of this (0: not rounded)
         self.center, self.scale = center, scale  # standardisation before the mixture
+        self.spikes = np.asarray(spikes, dtype=np.float64)
         self.means = np.asarray(means, dtype=np.float64)
         self.stds = np.asarray(stds, dtype=np.float64)
         self.weights = np.asarray(weights, dtype=np.float64)
+
+    @property
+    def n_modes(self) -> int:
+        return len(self.spikes) + len(self.means)
 
     @classmethod
     def fit(
@@ -152,12 +171,19 @@ class ModeEncoder:
         if step is None:  # datetime
             step = next(unit for unit in _TIME_STEPS if np.all(np.fmod(x, unit) == 0))
         center, scale = float(x.mean()), float(x.std()) or 1.0
-        z = (x - center) / scale
+        values, counts = np.unique(x, return_counts=True)
+        frequent = np.argsort(-counts, kind="stable")[:_MAX_SPIKES]
+        spikes = values[frequent[counts[frequent] >= _SPIKE_SHARE * len(x)]]
+        rest = x[~np.isin(x, spikes)]
+        if len(np.unique(rest)) == 1:  # one value left over: a point mass too
+            spikes = np.append(spikes, rest[0])
+            rest = rest[:0]
+        z = (rest - center) / scale
         if len(z) > max_fit_rows:
             z = rng.choice(z, max_fit_rows, replace=False)
         n_modes = min(max_modes, len(np.unique(z)))
-        if n_modes < 2:  # a constant column: one mode, nothing to fit
-            return cls(spec, center, scale, [0.0], [1.0], [1.0], step)
+        if n_modes == 0:  # every value is a point mass
+            return cls(spec, center, scale, [], [], [], step, spikes.tolist())
         # The Dirichlet-process prior switches off unneeded modes (CTGAN's settings).
         bgm = BayesianGaussianMixture(
             n_components=n_modes,
@@ -173,41 +199,58 @@ class ModeEncoder:
         stds = np.sqrt(bgm.covariances_.reshape(-1))
         weights = bgm.weights_[keep] / bgm.weights_[keep].sum()
         means = bgm.means_.reshape(-1)[keep]
-        return cls(spec, center, scale, means, stds[keep], weights, step)
+        return cls(spec, center, scale, means, stds[keep], weights, step, spikes.tolist())
 
     @property
     def spans(self) -> list[tuple[int, str]]:
-        spans = [(1, "tanh"), (len(self.means), "softmax")]
+        spans = [(1, "tanh"), (self.n_modes, "softmax")]
         return spans + [(2, "softmax")] if self.spec.has_null else spans
 
     def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
         missing = series.isna().to_numpy()
-        z = np.zeros(len(series))
-        z[~missing] = (numeric_values(series, self.spec) - self.center) / self.scale
-        # Each value's mode is drawn from its posterior (as CTGAN does), so values between two
-        # modes are shared out instead of all landing on the nearer one.
-        log_post = (
-            np.log(self.weights)
-            - np.log(self.stds)
-            - 0.5 * ((z[:, None] - self.means) / self.stds) ** 2
-        )
-        post = np.exp(log_post - log_post.max(axis=1, keepdims=True))
-        cum = np.cumsum(post / post.sum(axis=1, keepdims=True), axis=1)
-        mode = (cum < rng.random((len(z), 1))).sum(axis=1).clip(max=len(self.means) - 1)
-        alpha = (z - self.means[mode]) / (_ALPHA_SCALE * self.stds[mode])
+        x = np.zeros(len(series))
+        x[~missing] = numeric_values(series, self.spec)
+        z = (x - self.center) / self.scale
+        alpha = np.zeros(len(z))
+        is_spike = x[:, None] == self.spikes[None, :]
+        # A point mass is its own mode, offset 0.
+        mode = is_spike.argmax(axis=1) if len(self.spikes) else np.zeros(len(x), np.int64)
+        other = ~is_spike.any(axis=1)
+        if not len(self.means):  # only point masses: anything else goes to the nearest one
+            mode[other] = np.abs(x[other, None] - self.spikes[None, :]).argmin(axis=1)
+        elif other.any():
+            # Each value's mixture mode is drawn from its posterior (as CTGAN does), so values
+            # between two modes are shared out instead of all landing on the nearer one.
+            zo = z[other]
+            log_post = (
+                np.log(self.weights)
+                - np.log(self.stds)
+                - 0.5 * ((zo[:, None] - self.means) / self.stds) ** 2
+            )
+            post = np.exp(log_post - log_post.max(axis=1, keepdims=True))
+            cum = np.cumsum(post / post.sum(axis=1, keepdims=True), axis=1)
+            drawn = (cum < rng.random((len(zo), 1))).sum(axis=1).clip(max=len(self.means) - 1)
+            mode[other] = len(self.spikes) + drawn
+            alpha[other] = (zo - self.means[drawn]) / (_ALPHA_SCALE * self.stds[drawn])
         blocks = [
             np.clip(alpha, -_ALPHA_CLIP, _ALPHA_CLIP)[:, None],
-            np.eye(len(self.means))[mode],
+            np.eye(self.n_modes)[mode],
         ]
         if self.spec.has_null:
             blocks.append(np.eye(2)[missing.astype(np.int64)])
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
     def inverse(self, block: np.ndarray) -> pd.Series:
-        mode = block[:, 1 : 1 + len(self.means)].argmax(axis=1)
-        alpha = np.where(self.stds[mode] < _POINT_MASS_STD, 0.0, np.clip(block[:, 0], -1.0, 1.0))
-        z = alpha * _ALPHA_SCALE * self.stds[mode] + self.means[mode]
-        x = np.clip(z * self.scale + self.center, self.spec.minimum, self.spec.maximum)
+        mode = block[:, 1 : 1 + self.n_modes].argmax(axis=1)
+        mixture = (mode - len(self.spikes)).clip(min=0, max=max(len(self.means) - 1, 0))
+        x = np.zeros(len(block))
+        if len(self.means):
+            std = self.stds[mixture]
+            alpha = np.where(std < _POINT_MASS_STD, 0.0, np.clip(block[:, 0], -1.0, 1.0))
+            x = (alpha * _ALPHA_SCALE * std + self.means[mixture]) * self.scale + self.center
+        spike = mode < len(self.spikes)
+        x[spike] = self.spikes[mode[spike]]
+        x = np.clip(x, self.spec.minimum, self.spec.maximum)
         spec = self.spec
         if self.step:
             x = np.round(x / self.step) * self.step
@@ -230,6 +273,7 @@ class ModeEncoder:
             "stds": self.stds.tolist(),
             "weights": self.weights.tolist(),
             "step": self.step,
+            "spikes": self.spikes.tolist(),
         }
 
     @classmethod
@@ -250,8 +294,12 @@ class TableTransformer:
     """Encodes rows as vectors for G and D and decodes G's vectors back into a DataFrame.
 
     ``spans`` describe the encoded row left to right; ``column_spans[i]`` are column ``i``'s.
-    The *condition* is a one-hot over every discrete column's slots, concatenated
-    (``cond_dim`` wide): ``cond_positions[j]`` is the place in the encoded row of slot ``j``.
+    The *condition* is a one-hot over every conditioned span's slots, concatenated (``cond_dim``
+    wide): ``cond_positions[j]`` is the place in the encoded row of slot ``j``. The conditioned
+    spans are the discrete columns' and, with ``condition_modes``, the mode spans of numeric
+    columns with several modes: training-by-sampling then also lifts a column's rare modes
+    (capital-gain's 99,999 $), which G otherwise drops for the dominant one. Users condition on
+    discrete columns only.
     """
 
     kind: ClassVar[str] = "gankit.TableTransformer"
@@ -261,9 +309,11 @@ class TableTransformer:
         encoders: list[DiscreteEncoder | ModeEncoder],
         seed: int = 0,
         slot_counts: list[int] | None = None,
+        condition_modes: bool = False,
     ) -> None:
         self.encoders = encoders
         self.seed = seed
+        self.condition_modes = condition_modes
         self.spans: list[Span] = []
         self.column_spans: list[list[Span]] = []
         start = 0
@@ -275,12 +325,16 @@ class TableTransformer:
             self.column_spans.append(own)
             self.spans += own
         self.output_dim = start
-        # The condition covers discrete columns: their one span, slot for slot.
         self.discrete = [i for i, enc in enumerate(encoders) if enc.spec.discrete]
+        # (column, span) conditioned on: a discrete column's one span; a numeric one's mode span.
+        self.conditioned: list[tuple[int, Span]] = []
+        for i, (encoder, spans) in enumerate(zip(encoders, self.column_spans, strict=True)):
+            if encoder.spec.discrete:
+                self.conditioned.append((i, spans[0]))
+            elif condition_modes and spans[1].size > 1:
+                self.conditioned.append((i, spans[1]))
         self.cond_positions = [
-            pos
-            for i in self.discrete
-            for pos in range(self.column_spans[i][0].start, self.column_spans[i][0].stop)
+            pos for _, span in self.conditioned for pos in range(span.start, span.stop)
         ]
         self.cond_dim = len(self.cond_positions)
         # How often each condition slot occurs in the fitted data: sampling draws conditions with
@@ -289,14 +343,17 @@ class TableTransformer:
 
     def condition_sampler(self) -> ConditionSampler:
         """Draws conditions with the fitted frequencies (see :mod:`.sampler`)."""
-        sizes = [self.encoders[i].n_slots for i in self.discrete]
+        sizes = [span.size for _, span in self.conditioned]
         return ConditionSampler(self.slot_counts, sizes)
 
-    def slots(self, df: pd.DataFrame) -> np.ndarray:
-        """Condition slot of every discrete column's value, shape ``(rows, len(discrete))``."""
-        offsets = np.cumsum([0] + [self.encoders[i].n_slots for i in self.discrete[:-1]])
-        codes = [self.encoders[i].codes(df[self.columns[i].name]) for i in self.discrete]
-        return np.stack(codes, 1) + offsets if codes else np.zeros((len(df), 0), np.int64)
+    def slots(self, encoded: np.ndarray) -> np.ndarray:
+        """Condition slot of each conditioned span of ``encoded`` rows, ``(rows, spans)``."""
+        offsets = np.cumsum([0] + [span.size for _, span in self.conditioned])
+        codes = [
+            encoded[:, span.start : span.stop].argmax(axis=1) + offset
+            for (_, span), offset in zip(self.conditioned, offsets, strict=False)
+        ]
+        return np.stack(codes, 1) if codes else np.zeros((len(encoded), 0), np.int64)
 
     @property
     def columns(self) -> list[ColumnSpec]:
@@ -309,13 +366,14 @@ class TableTransformer:
         discrete_columns: list[str] | None = None,
         metadata: dict[str, str] | None = None,
         seed: int = 0,
+        condition_modes: bool = False,
     ) -> TableTransformer:
         """Detect the columns of ``df`` and fit one encoder each (seeded: same data, same fit)."""
         specs = infer_columns(df, discrete_columns, metadata)
         rng = np.random.default_rng(seed)
         encoders = [ENCODERS[s.kind].fit(df[s.name], s, rng) for s in specs]
-        fitted = cls(encoders, seed)
-        slots = fitted.slots(df)
+        fitted = cls(encoders, seed, condition_modes=condition_modes)
+        slots = fitted.slots(fitted.transform(df))
         fitted.slot_counts = np.bincount(slots.reshape(-1), minlength=fitted.cond_dim).tolist()
         return fitted
 
@@ -355,7 +413,8 @@ class TableTransformer:
                 f"conditioned on; discrete columns: {[names[i] for i in self.discrete]}"
             )
         codes = self.encoders[index].codes(pd.Series([value], dtype=object))
-        offset = sum(self.encoders[i].n_slots for i in self.discrete[: self.discrete.index(index)])
+        columns = [i for i, _ in self.conditioned]
+        offset = sum(span.size for _, span in self.conditioned[: columns.index(index)])
         return offset + int(codes[0])
 
     def parse_conditions(self, items: list[str]) -> dict[str, Any]:
@@ -368,6 +427,8 @@ class TableTransformer:
                 raise GankitError(
                     f"--condition expects COLUMN=VALUE with a column of {list(specs)}, got {item!r}"
                 )
+            if not specs[column].discrete:
+                self.condition_slot(column, text)  # the error naming the discrete columns
             matches = [c for c in specs[column].categories if str(c) == text]
             if not matches:
                 raise GankitError(
@@ -385,6 +446,7 @@ class TableTransformer:
             "version": TRANSFORMER_VERSION,
             "seed": self.seed,
             "slot_counts": self.slot_counts,
+            "condition_modes": self.condition_modes,
             "columns": [
                 {
                     "spec": {**asdict(enc.spec), "categories": list(enc.spec.categories)},
@@ -406,4 +468,4 @@ class TableTransformer:
         for column in data["columns"]:
             spec = from_dict(ColumnSpec, column["spec"], "column spec")
             encoders.append(ENCODERS[spec.kind].from_state(spec, column["state"]))
-        return cls(encoders, data["seed"], data["slot_counts"])
+        return cls(encoders, data["seed"], data["slot_counts"], data.get("condition_modes", False))

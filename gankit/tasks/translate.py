@@ -1,0 +1,555 @@
+"""Image-to-image translation: paired (``Pix2Pix``) and unpaired (``CycleGAN``).
+
+Both are recipes over the one engine. The data is conditional: a batch is ``(target, source)``,
+the engine calls ``G(z, source)`` (``z`` is empty: ``latent_dim`` 0) and ``D(x, source)``. What
+the recipes add to the plain game lives in an :class:`~gankit.train.objective.Objective`:
+
+- pix2pix (Isola et al. 2017): ``l1_weight * |G(a) - b|`` beside the adversarial loss; with
+  ``gan_weight=0`` the same U-Net trains on L1 alone (the ablation that shows what D adds);
+- CycleGAN (Zhu et al. 2017): cycle ``|G_BA(G_AB(a)) - a| + |G_AB(G_BA(b)) - b|`` and identity
+  ``|G_AB(b) - b| + |G_BA(a) - a|`` terms, and D trained on a history pool of 50 fakes per domain
+  whose contents are checkpointed (bit-identical resume).
+
+Example:
+    >>> from gankit import Pix2Pix
+    >>> model = Pix2Pix().fit("mnist-edges", steps=2000, out="runs/edges")     # doctest: +SKIP
+    >>> digits = model.apply(edge_images)     # uint8 (N, 1, 32, 32)            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from gankit.data.images import convert_channels
+from gankit.data.paired import (
+    PAIRED_DATASETS,
+    UNPAIRED_DATASETS,
+    PairedData,
+    UnpairedData,
+    _domain_folders,
+    load_paired_folder,
+    load_unpaired_folders,
+)
+from gankit.errors import GankitError
+from gankit.nn import TRANSLATORS
+from gankit.nn.translation import CycleGANConfig, Pix2PixConfig
+from gankit.tasks.base import GANTask, Preset
+from gankit.train import TrainConfig
+from gankit.train.objective import Objective
+from gankit.viz import save_image_grid, to_uint8
+
+_PREVIEW = 8  # pairs drawn in the sample grids
+_EVAL_PAIRS = 1000  # pairs the report scores
+
+
+# ----------------------------------------------------------------------------- objectives
+
+
+class Pix2PixObjective(Objective):
+    """pix2pix's G loss: adversarial x ``gan_weight`` + ``l1_weight`` x mean |G(a) - b|."""
+
+    def __init__(self, l1_weight: float = 100.0, gan_weight: float = 1.0) -> None:
+        self.l1_weight = l1_weight
+        self.gan_weight = gan_weight
+
+    def g_terms(self, trainer: Any, real: Tensor, fake: Tensor, cond: Tensor) -> dict[str, Tensor]:
+        return {"l1": self.l1_weight * (fake - real).abs().mean()}
+
+    def adversarial_weight(self, step: int) -> float:
+        return self.gan_weight
+
+
+class ImagePool:
+    """A history of generated images (Shrivastava et al. 2017; CycleGAN's 50-image buffer).
+
+    Until the pool is full each fake is stored and passed through; afterwards each fake is, with
+    probability 1/2, swapped with a random stored one (D sees the old one), else passed through.
+    D then remembers what G did a while ago, which damps oscillation. All choices come from the
+    pool's own seeded generator; :meth:`state_tensors` holds the images, fill count and RNG, so a
+    resumed run makes the same choices. Storage is preallocated on CPU, which keeps the
+    checkpointed shapes fixed.
+
+    Example:
+        >>> pool = ImagePool(2, (1, 4, 4), seed=0)
+        >>> pool.query(torch.ones(3, 1, 4, 4)).shape
+        torch.Size([3, 1, 4, 4])
+    """
+
+    def __init__(self, size: int, shape: tuple[int, ...], seed: int) -> None:
+        self.size = size
+        self.images = torch.zeros(size, *shape)
+        self.count = torch.zeros((), dtype=torch.int64)
+        self.rng = torch.Generator().manual_seed(seed)
+
+    def query(self, fakes: Tensor) -> Tensor:
+        if self.size == 0:
+            return fakes
+        out = fakes.detach().clone()
+        for i in range(len(fakes)):
+            if self.count < self.size:
+                self.images[int(self.count)] = fakes[i].detach().cpu()
+                self.count += 1
+            elif torch.rand((), generator=self.rng) < 0.5:
+                j = int(torch.randint(self.size, (), generator=self.rng))
+                out[i] = self.images[j].to(out.device)
+                self.images[j] = fakes[i].detach().cpu()
+        return out
+
+    def state_tensors(self) -> dict[str, Tensor]:
+        return {"images": self.images, "count": self.count, "rng": self.rng.get_state()}
+
+    def load_state_tensors(self, tensors: dict[str, Tensor]) -> None:
+        self.images = tensors["images"].clone()
+        self.count = tensors["count"].clone()
+        self.rng.set_state(tensors["rng"])
+
+
+class CycleObjective(Objective):
+    """CycleGAN's extra G terms (cycle, identity) and D's image pools, one per domain.
+
+    The engine's adversarial loss is the *mean* over both discriminators' patches; the paper sums
+    the two directions and uses an MSE without LSGAN's 1/2. :meth:`adversarial_weight` restores
+    the paper's ratio to ``cycle_weight`` (2 for the sum, x2 more for least squares).
+    """
+
+    def __init__(self, config: CycleGANConfig, loss: str, seed: int) -> None:
+        self.config = config
+        self.channels = (config.channels_a, config.channels_b)
+        size = (config.resolution, config.resolution)
+        self.pools = {
+            "A": ImagePool(config.pool_size, (config.channels_a, *size), seed * 2 + 101),
+            "B": ImagePool(config.pool_size, (config.channels_b, *size), seed * 2 + 102),
+        }
+        self.gan_weight = 2.0 * (2.0 if loss == "least-squares" else 1.0)
+
+    def _halves(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return x[:, : self.channels[0]], x[:, self.channels[0] :]
+
+    def g_terms(self, trainer: Any, real: Tensor, fake: Tensor, cond: Tensor) -> dict[str, Tensor]:
+        G = getattr(trainer.G, "module", trainer.G)  # unwrap DistributedDataParallel
+        real_a, real_b = self._halves(cond)
+        fake_a, fake_b = self._halves(fake)  # fake_a = G_BA(b), fake_b = G_AB(a)
+        z = fake.new_zeros(len(fake), 0)
+        cycle = (G.G_BA(z, fake_b) - real_a).abs().mean() + (
+            G.G_AB(z, fake_a) - real_b
+        ).abs().mean()
+        terms = {"cycle": self.config.cycle_weight * cycle}
+        if self.config.identity_weight > 0:
+            identity = (G.G_AB(z, real_b) - real_b).abs().mean()
+            identity = identity + (G.G_BA(z, real_a) - real_a).abs().mean()
+            weight = self.config.identity_weight * self.config.cycle_weight
+            terms["identity"] = weight * identity
+        return terms
+
+    def fake_for_d(self, trainer: Any, fake: Tensor) -> Tensor:
+        fake_a, fake_b = self._halves(fake)
+        return torch.cat([self.pools["A"].query(fake_a), self.pools["B"].query(fake_b)], dim=1)
+
+    def adversarial_weight(self, step: int) -> float:
+        return self.gan_weight
+
+    def state_tensors(self) -> dict[str, Tensor]:
+        return {
+            f"pool_{domain}.{name}": value
+            for domain, pool in self.pools.items()
+            for name, value in pool.state_tensors().items()
+        }
+
+    def load_state_tensors(self, tensors: dict[str, Tensor]) -> None:
+        for domain, pool in self.pools.items():
+            prefix = f"pool_{domain}."
+            pool.load_state_tensors(
+                {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            )
+
+
+# ----------------------------------------------------------------------------- shared task code
+
+
+def _as_images(images: Any, channels: int, what: str) -> Tensor:
+    """uint8 / [-1, 1] float images (N, C, H, W) or (C, H, W), tensor or numpy, -> float [-1, 1]."""
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(images)
+    if not isinstance(images, Tensor):
+        raise GankitError(f"{what} must be a torch tensor or numpy array, got {type(images)}")
+    if images.dim() == 3:
+        images = images.unsqueeze(0)
+    if images.dim() != 4 or images.shape[1] != channels:
+        raise GankitError(
+            f"{what} must be images (N, {channels}, H, W) for this model, got shape "
+            f"{tuple(images.shape)}"
+        )
+    if images.dtype == torch.uint8:
+        return images.float() / 127.5 - 1.0
+    images = images.float()
+    if images.numel() and (images.min() < -1.001 or images.max() > 1.001):
+        raise GankitError(
+            f"{what}: float images must lie in [-1, 1] (or pass uint8 0..255), got "
+            f"{images.min().item():.3g}..{images.max().item():.3g}"
+        )
+    return images
+
+
+def _grid_rows(*rows: Tensor) -> Tensor:
+    """uint8 image rows (N, C, H, W) stacked for one grid, with channels made to agree."""
+    channels = max(row.shape[1] for row in rows)
+    return torch.cat([convert_channels(row, channels) for row in rows])
+
+
+class _Translator(GANTask):
+    """What Pix2Pix and CycleGAN share: no noise, images in, images out."""
+
+    architectures = TRANSLATORS
+
+    def __init__(
+        self,
+        preset: str | None = None,
+        resolution: int | None = None,
+        *,
+        model: dict[str, Any] | None = None,
+        **train: Any,
+    ) -> None:
+        super().__init__(preset, model=model, **train)
+        if resolution is not None and (
+            isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1
+        ):
+            raise GankitError(f"resolution must be a positive number of pixels, got {resolution!r}")
+        self.resolution = resolution
+        self._preview: tuple[Tensor, Tensor] | None = None
+
+    def _resolution(self) -> int:
+        return self.resolution or self.data_info.get("resolution") or 32
+
+    def _run(self, G: nn.Module, images: Tensor, batch_size: int) -> Tensor:
+        """G on float images in chunks, in eval mode (dropout off), as uint8."""
+        was_training = G.training
+        G.eval()
+        device = next(G.parameters()).device
+        try:
+            with torch.no_grad():
+                out = [
+                    to_uint8(G(chunk.new_zeros(len(chunk), 0), chunk).cpu())
+                    for chunk in images.to(device).split(batch_size)
+                ]
+        finally:
+            G.train(was_training)
+        return torch.cat(out)
+
+    def generate(self, n: int, seed: int = 0, ema: bool = True) -> Tensor:
+        raise GankitError(
+            f"a {type(self).__name__} model translates images instead of drawing samples from "
+            "noise; use apply(images) or `gankit translate apply`"
+        )
+
+    def _generator(self, ema: bool) -> nn.Module:
+        self._require_trained()
+        return self.G_ema if ema and self.G_ema is not None else self.G
+
+
+# ----------------------------------------------------------------------------- pix2pix
+
+
+def _p2p_train(**overrides: Any) -> TrainConfig:
+    values = {"steps": 3000, "batch_size": 32, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)}
+    return TrainConfig(**{"ema_beta": 0.0, "sample_every": 500, **values, **overrides})
+
+
+_P2P_SMALL = {"width": 32, "d_width": 32, "d_layers": 2}
+
+PIX2PIX_PRESETS: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            "default",
+            "CPU-first pix2pix for small images (32-64 px): U-Net (width 32), PatchGAN with 34x34 "
+            "patches, non-saturating loss + 100 x L1, Adam 2e-4 (0.5, 0.999), batch 32.",
+            "pix2pix",
+            _P2P_SMALL,
+            _p2p_train(),
+        ),
+        Preset(
+            "l1-only",
+            "Ablation: the default U-Net trained on L1 alone (gan_weight 0; D is never used). "
+            "Compare it with `default` to see what the adversarial term adds.",
+            "pix2pix",
+            {**_P2P_SMALL, "gan_weight": 0.0},
+            _p2p_train(),
+        ),
+        Preset(
+            "pix2pix",
+            "Isola et al. 2017 for 256-px images: U-Net depth 8 (width 64), 70x70 PatchGAN, "
+            "batch norm, dropout 0.5, non-saturating loss + 100 x L1, batch 1.",
+            "pix2pix",
+            {"depth": 8, "width": 64, "d_width": 64, "d_layers": 3},
+            _p2p_train(steps=200_000, batch_size=1, sample_every=2000, checkpoint_every=2000),
+        ),
+    )
+}
+
+
+class Pix2Pix(_Translator):
+    """Paired translation A -> B from aligned pairs (``mnist-edges``, a folder, a PairedData).
+
+    A folder holds ``A/`` and ``B/`` with matching file names, or side-by-side AB images.
+    ``resolution`` is the size images are loaded at and ``crop`` the random training crop (e.g.
+    286 and 256 as in the paper); ``channels`` the (source, target) channels of folder data.
+
+    Example:
+        >>> model = Pix2Pix(resolution=64, channels=(1, 3))   # doctest: +SKIP
+        >>> model.fit("sketches/", steps=5000)                # doctest: +SKIP
+        >>> model.apply(sketch_uint8).shape      # doctest: +SKIP
+        torch.Size([4, 3, 64, 64])
+    """
+
+    task = "pix2pix"
+    presets = PIX2PIX_PRESETS
+    default_preset = "default"
+
+    def __init__(
+        self,
+        preset: str | None = None,
+        resolution: int | None = None,
+        crop: int | None = None,
+        channels: tuple[int, int] | None = None,
+        *,
+        model: dict[str, Any] | None = None,
+        **train: Any,
+    ) -> None:
+        super().__init__(preset, resolution, model=model, **train)
+        self.crop = crop
+        self.channels = tuple(channels) if channels is not None else None
+
+    def open_data(self, data: Any) -> tuple[PairedData, dict[str, Any]]:
+        if data is None:
+            raise GankitError(
+                "no training data given; pass mnist-edges, a folder with A/ and B/ (matching "
+                "names) or side-by-side AB images, or a PairedData"
+            )
+        if isinstance(data, PairedData):
+            dataset, source = data, None
+        elif str(data) in PAIRED_DATASETS:
+            dataset, source = PAIRED_DATASETS[str(data)](), str(data)
+        else:
+            path = Path(str(data)).expanduser()
+            source = str(path.resolve()) if path.exists() else str(data)
+            channels = self.channels or tuple(self.data_info.get("channels", (3, 3)))
+            crop = self.crop or self.data_info.get("crop")
+            # Images load at load_size, then train on random crops of `crop` (paper: 286, 256).
+            load_size = self.resolution or self.data_info.get("load_size") or 32
+            dataset = load_paired_folder(path, load_size, channels, crop=crop)
+        self._preview = dataset.batch(torch.arange(min(_PREVIEW, len(dataset))))
+        info = {
+            "source": source,
+            "name": dataset.name,
+            "size": len(dataset),
+            "resolution": dataset.size,
+            "load_size": dataset.sources.shape[2],
+            "crop": dataset.crop,
+            "channels": [dataset.sources.shape[1], dataset.targets.shape[1]],
+        }
+        return dataset, info
+
+    def arch_config(self, data_info: dict[str, Any]) -> dict[str, Any]:
+        in_channels, out_channels = data_info["channels"]
+        return {
+            "resolution": data_info["resolution"],
+            "in_channels": in_channels,
+            "out_channels": out_channels,
+        }
+
+    def objective(self) -> Pix2PixObjective:
+        config = Pix2PixConfig(**(self.model_config or {}))
+        return Pix2PixObjective(config.l1_weight, config.gan_weight)
+
+    def apply(self, images: Any, ema: bool = True, batch_size: int = 64) -> Tensor:
+        """Translate source images (uint8 0..255 or float in [-1, 1]) to uint8 targets.
+
+        Any size divisible by ``2**depth`` works (the U-Net is fully convolutional); the same
+        input always gives the same output (dropout is off outside training).
+        """
+        G = self._generator(ema)
+        source = _as_images(images, G.config.in_channels, "images to translate")
+        return self._run(G, source, batch_size)
+
+    def render(self, G: nn.Module, path: Path) -> None:
+        if self._preview is None:
+            return
+        target, source = self._preview
+        rows = _grid_rows(to_uint8(source), self._run(G, source, _PREVIEW), to_uint8(target))
+        save_image_grid(rows, path, nrow=len(source))  # rows: source, output, target
+
+    def evaluate(self, dataset: PairedData) -> dict[str, Any]:
+        from gankit.metrics.image_quality import psnr, ssim
+
+        n = min(len(dataset), _EVAL_PAIRS)
+        target, source = dataset.batch(torch.arange(n))
+        output = self.apply(source)
+        truth = to_uint8(target)
+        return {
+            "translation": {
+                "pairs": n,
+                "note": "first pairs of the training data; evaluate(held_out_pairs) scores others",
+                "l1": round(float((output.float() - truth.float()).abs().mean() / 127.5), 4),
+                "psnr": round(float(psnr(output, truth).clamp(max=100).mean()), 3),
+                "ssim": round(float(ssim(output, truth).mean()), 4),
+            }
+        }
+
+
+# ----------------------------------------------------------------------------- CycleGAN
+
+
+def _cycle_train(**overrides: Any) -> TrainConfig:
+    values = {"steps": 5000, "batch_size": 16, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)}
+    return TrainConfig(
+        **{"loss": "least-squares", "ema_beta": 0.0, "sample_every": 500, **values, **overrides}
+    )
+
+
+CYCLEGAN_PRESETS: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            "default",
+            "CPU-first CycleGAN for small images (32-64 px): two U-Nets (width 32), two PatchGANs "
+            "with 34x34 patches, instance norm, LSGAN + 10 x cycle + 5 x identity, 50-image "
+            "pools, Adam 2e-4 (0.5, 0.999), batch 16.",
+            "cyclegan",
+            {"width": 32, "d_width": 32, "d_layers": 2},
+            _cycle_train(),
+        ),
+        Preset(
+            "cyclegan",
+            "Zhu et al. 2017 losses and optimiser for 256-px images, with U-Net generators (depth "
+            "8, width 64; the paper's U-Net variant), 70x70 PatchGANs, batch 1, linear lr decay.",
+            "cyclegan",
+            {"depth": 8, "width": 64, "d_width": 64, "d_layers": 3},
+            _cycle_train(
+                steps=200_000,
+                batch_size=1,
+                lr_schedule="linear",
+                sample_every=2000,
+                checkpoint_every=2000,
+            ),
+        ),
+    )
+}
+
+
+class CycleGAN(_Translator):
+    """Unpaired translation between domains A and B (``digits-mnist``, a folder, UnpairedData).
+
+    A folder holds ``A/`` and ``B/`` (or ``trainA/`` and ``trainB/``) with any file names.
+
+    Example:
+        >>> model = CycleGAN().fit("digits-mnist", steps=3000)              # doctest: +SKIP
+        >>> mnist_like = model.apply(digit_images, direction="AB")         # doctest: +SKIP
+    """
+
+    task = "cyclegan"
+    presets = CYCLEGAN_PRESETS
+    default_preset = "default"
+
+    def __init__(
+        self,
+        preset: str | None = None,
+        resolution: int | None = None,
+        channels: tuple[int | None, int | None] | None = None,
+        *,
+        model: dict[str, Any] | None = None,
+        **train: Any,
+    ) -> None:
+        super().__init__(preset, resolution, model=model, **train)
+        self.channels = tuple(channels) if channels is not None else None
+
+    def open_data(self, data: Any) -> tuple[UnpairedData, dict[str, Any]]:
+        if data is None:
+            raise GankitError(
+                "no training data given; pass digits-mnist, a folder with A/ and B/ "
+                "(or trainA/ and trainB/), or an UnpairedData"
+            )
+        if isinstance(data, UnpairedData):
+            dataset, source = data, None
+        elif str(data) in UNPAIRED_DATASETS:
+            dataset, source = UNPAIRED_DATASETS[str(data)](), str(data)
+        else:
+            path = Path(str(data)).expanduser()
+            folders = _domain_folders(path) if path.is_dir() else None
+            if folders is None:
+                raise GankitError(
+                    f"unknown unpaired data {str(data)!r}: not a built-in dataset "
+                    f"({', '.join(UNPAIRED_DATASETS)}) and not a folder holding A/ and B/ "
+                    "(or trainA/ and trainB/)"
+                )
+            source = str(path.resolve())
+            channels = self.channels or tuple(self.data_info.get("channels", (None, None)))
+            dataset = load_unpaired_folders(*folders, self._resolution(), channels)
+        preview = torch.arange(min(_PREVIEW, len(dataset)))
+        self._preview = dataset.batch(preview)
+        info = {
+            "source": source,
+            "name": dataset.name,
+            "size": len(dataset),
+            "sizes": [len(dataset.domain_a), len(dataset.domain_b)],
+            "resolution": dataset.size,
+            "channels": list(dataset.channels),
+        }
+        return dataset, info
+
+    def arch_config(self, data_info: dict[str, Any]) -> dict[str, Any]:
+        channels_a, channels_b = data_info["channels"]
+        return {
+            "resolution": data_info["resolution"],
+            "channels_a": channels_a,
+            "channels_b": channels_b,
+        }
+
+    def objective(self) -> CycleObjective:
+        config = CycleGANConfig(**(self.model_config or {}))
+        return CycleObjective(config, self.train_config.loss, self.train_config.seed)
+
+    def apply(
+        self, images: Any, direction: str = "AB", ema: bool = True, batch_size: int = 64
+    ) -> Tensor:
+        """Translate domain-A images to B (``direction="AB"``) or B to A (``"BA"``), as uint8."""
+        if direction not in ("AB", "BA"):
+            raise GankitError(f"direction must be 'AB' or 'BA', got {direction!r}")
+        G = getattr(self._generator(ema), "G_" + direction)
+        source = _as_images(images, G.config.in_channels, f"images to translate {direction}")
+        return self._run(G, source, batch_size)
+
+    def render(self, G: nn.Module, path: Path) -> None:
+        if self._preview is None:
+            return
+        pair, _ = self._preview
+        channels_a = G.channels[0]
+        a, b = pair[:, :channels_a], pair[:, channels_a:]
+        rows = _grid_rows(
+            to_uint8(a), self._run(G.G_AB, a, _PREVIEW), to_uint8(b), self._run(G.G_BA, b, _PREVIEW)
+        )
+        save_image_grid(rows, path, nrow=len(a))  # rows: a, G_AB(a), b, G_BA(b)
+
+    def evaluate(self, dataset: UnpairedData) -> dict[str, Any]:
+        n = min(len(dataset.domain_a), len(dataset.domain_b), _EVAL_PAIRS)
+        pair, _ = dataset.batch(torch.arange(n))
+        channels_a = dataset.channels[0]
+        a, b = pair[:, :channels_a], pair[:, channels_a:]
+        G = self._generator(ema=True)
+
+        def cycle_l1(x: Tensor, there: str, back: str) -> float:
+            moved = self._run(getattr(G, "G_" + there), x, 64).float() / 127.5 - 1.0
+            returned = self._run(getattr(G, "G_" + back), moved, 64).float() / 127.5 - 1.0
+            return round(float((returned - x).abs().mean()), 4)
+
+        return {
+            "translation": {
+                "images_per_domain": n,
+                "cycle_l1_a": cycle_l1(a, "AB", "BA"),
+                "cycle_l1_b": cycle_l1(b, "BA", "AB"),
+            }
+        }

@@ -1,0 +1,205 @@
+"""Pix2Pix and CycleGAN: one engine step, logged loss terms, save/load, bitwise resume, the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gankit import CycleGAN, GankitError, Pix2Pix, load
+from gankit.cli import main
+from gankit.data import load_digits
+from gankit.data.paired import PairedData, UnpairedData, canny_edges
+from gankit.io import load_tensors
+from gankit.nn import TRANSLATORS, config_from_dict
+from gankit.tasks.translate import ImagePool
+from gankit.train.engine import state_tensors
+
+TINY = {"width": 4, "d_width": 4, "depth": 4, "d_layers": 1}  # 16-px images, 16x16 patches
+TRAIN = {"batch_size": 4, "log_every": 1, "sample_every": 2, "checkpoint_every": 2}
+
+
+@pytest.fixture(scope="module")
+def edge_pairs():
+    """Real data, tiny: Canny edges (A) of scikit-learn digits (B) at 16 px."""
+    digits = load_digits(16).images[:64]
+    return PairedData(canny_edges(digits), digits, "digit-edges", flip=False)
+
+
+@pytest.fixture(scope="module")
+def two_domains():
+    """Domain A: digits 0-4, domain B: digits 5-9 (real images, no pairing)."""
+    digits = load_digits(16)
+    low = digits.labels < 5
+    return UnpairedData(digits.images[low][:40], digits.images[~low][:48], "low-high")
+
+
+def _stats(run):
+    return [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+
+
+def test_pix2pix_trains_logs_l1_and_round_trips(edge_pairs, tmp_path):
+    model = Pix2Pix(model=TINY, **TRAIN)
+    model.fit(edge_pairs, steps=2, out=tmp_path, quiet=True)
+    stats = _stats(tmp_path)
+    assert {"g_loss", "g_l1", "d_loss"} <= set(stats[-1])
+    assert stats[-1]["g_l1"] > 0
+    assert (tmp_path / "samples" / "step-000002.png").is_file()
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["translation"]
+    assert 0 <= metrics["ssim"] <= 1 and metrics["pairs"] == 64
+    reloaded = load(tmp_path)
+    assert type(reloaded) is Pix2Pix
+    sources = edge_pairs.sources[:5]
+    out = model.apply(sources)
+    assert out.dtype == torch.uint8 and out.shape == (5, 1, 16, 16)
+    assert torch.equal(reloaded.apply(sources), out)
+    assert torch.equal(reloaded.apply(sources, ema=False), model.apply(sources, ema=False))
+    # float input in [-1, 1] gives the same as uint8
+    assert torch.equal(model.apply(sources.float() / 127.5 - 1), out)
+
+
+def test_pix2pix_learns_the_pairs(edge_pairs):
+    # 40 steps on 64 pairs: L1 to the true digits falls well below where it started.
+    model = Pix2Pix("l1-only", model={**TINY, "width": 8}, batch_size=16, log_every=10, lr_g=1e-3)
+    model.fit(edge_pairs, steps=1, quiet=True)
+    truth = edge_pairs.targets.float()
+    before = (model.apply(edge_pairs.sources).float() - truth).abs().mean()
+    model.fit(edge_pairs, steps=40, quiet=True)
+    after = (model.apply(edge_pairs.sources).float() - truth).abs().mean()
+    assert after < 0.75 * before  # 0.65 seen
+
+
+def test_l1_only_never_touches_d(edge_pairs, tmp_path):
+    model = Pix2Pix("l1-only", model=TINY, **TRAIN)
+    torch.manual_seed(0)
+    model.fit(edge_pairs, steps=1, quiet=True)
+    d_before = {k: v.clone() for k, v in model.D.state_dict().items()}
+    model.fit(edge_pairs, steps=3, quiet=True)
+    assert all(torch.equal(d_before[k], v) for k, v in model.D.state_dict().items())
+
+
+def test_cyclegan_trains_logs_cycle_and_identity(two_domains, tmp_path):
+    model = CycleGAN(model={**TINY, "pool_size": 6}, **TRAIN)
+    model.fit(two_domains, steps=2, out=tmp_path, quiet=True)
+    last = _stats(tmp_path)[-1]
+    assert {"g_loss", "g_cycle", "g_identity", "d_loss"} <= set(last)
+    reloaded = load(tmp_path)
+    a = two_domains.domain_a[:3]
+    for direction in ("AB", "BA"):
+        assert torch.equal(reloaded.apply(a, direction), model.apply(a, direction))
+    assert not torch.equal(model.apply(a, "AB"), model.apply(a, "BA"))
+    with pytest.raises(GankitError, match="direction must be 'AB' or 'BA'"):
+        model.apply(a, "AA")
+    with pytest.raises(GankitError, match=r"images \(N, 1, H, W\)"):
+        model.apply(torch.zeros(2, 3, 16, 16, dtype=torch.uint8))
+    with pytest.raises(GankitError, match="translates images instead of drawing samples"):
+        model.sample(4)
+
+
+def _checkpoint(run, step):
+    folder = run / "train_state" / f"step-{step:06d}"
+    return {p.name: load_tensors(p) for p in folder.glob("*.safetensors")}
+
+
+def test_cyclegan_resume_is_bit_identical_including_the_pool(two_domains, tmp_path):
+    options = {"model": {**TINY, "pool_size": 6}, **TRAIN, "health": False}
+    CycleGAN(**options).fit(two_domains, steps=6, out=tmp_path / "straight", quiet=True)
+    CycleGAN(**options).fit(two_domains, steps=2, out=tmp_path / "resumed", quiet=True)
+    load(tmp_path / "resumed").fit(
+        two_domains, steps=6, out=tmp_path / "resumed", resume=True, quiet=True
+    )
+    straight, resumed = _checkpoint(tmp_path / "straight", 6), _checkpoint(tmp_path / "resumed", 6)
+    assert set(straight) == set(resumed) and "objective.safetensors" in straight
+    for name, tensors in straight.items():
+        for key, value in tensors.items():
+            assert torch.equal(value, resumed[name][key]), (name, key)
+    pool = straight["objective.safetensors"]
+    assert pool["pool_A.count"] == 6 and pool["pool_A.images"].abs().sum() > 0
+
+
+def test_image_pool_fills_then_swaps_and_its_state_replays():
+    pool = ImagePool(3, (1, 2, 2), seed=0)
+    first = torch.arange(3.0).view(3, 1, 1, 1).expand(3, 1, 2, 2)
+    assert torch.equal(pool.query(first), first)  # filling: passed through
+    state = {k: v.clone() for k, v in pool.state_tensors().items()}
+    new = torch.full((20, 1, 2, 2), 9.0)
+    out = pool.query(new)
+    swapped = (out[:, 0, 0, 0] != 9).sum()
+    assert 0 < swapped < 20  # about half come from the history
+    replay = ImagePool(3, (1, 2, 2), seed=5)
+    replay.load_state_tensors(state)
+    assert torch.equal(replay.query(new), out)
+
+
+def test_engine_state_includes_the_objective(two_domains):
+    from gankit.train import TrainConfig, Trainer
+
+    model = CycleGAN(model={**TINY, "pool_size": 2})
+    model.open_data(two_domains)
+    model.data_info = model.open_data(two_domains)[1]
+    model._build()
+    trainer = Trainer(
+        model.G, model.D, two_domains, TrainConfig(batch_size=2), objective=model.objective()
+    )
+    trainer.train_step()
+    assert state_tensors(trainer)["objective.pool_B.count"] == 2
+
+
+def test_presets_build_and_describe_themselves():
+    for cls in (Pix2Pix, CycleGAN):
+        for preset in cls.presets.values():
+            assert preset.description and preset.arch == cls.task
+            # The paper presets (depth 8) are for 256-px images; building them takes seconds.
+            resolution = 256 if preset.model.get("depth") == 8 else 32
+            config_from_dict(preset.arch, {**preset.model, "resolution": resolution}, TRANSLATORS)
+        model = cls()
+        model.data_info = {"resolution": 32, "channels": [1, 1]}
+        model._build()
+        assert model.G.latent_dim == 0
+
+
+def _write_pairs(root, edges, digits, count):
+    for i in range(count):
+        for name, images in (("A", edges), ("B", digits)):
+            (root / name).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(images[i, 0].numpy()).save(root / name / f"d{i:02d}.png")
+
+
+def test_cli_train_and_apply_a_folder(edge_pairs, tmp_path, capsys):
+    _write_pairs(tmp_path / "pairs", edge_pairs.sources, edge_pairs.targets, 12)
+    run = tmp_path / "run"
+    args = ["translate", "train", "--task", "pix2pix", "--data", str(tmp_path / "pairs")]
+    args += ["--out", str(run), "--resolution", "16", "--channels", "1,1", "--batch-size", "4"]
+    args += ["--steps", "2", "--quiet", "--set", "model.width=4", "--set", "model.d_width=4"]
+    args += ["--set", "model.depth=4", "--set", "model.d_layers=1"]
+    main(args)
+    assert "trained 2 steps" in capsys.readouterr().out
+    main(["translate", "apply", str(run), str(tmp_path / "pairs" / "A"), str(tmp_path / "out")])
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == [f"d{i:02d}.png" for i in range(12)]
+    expected = load(run).apply(edge_pairs.sources[:1])
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "d00.png")), expected[0, 0])
+
+
+def test_folder_run_with_crops_resumes_from_its_config(edge_pairs, tmp_path):
+    _write_pairs(tmp_path / "pairs", edge_pairs.sources, edge_pairs.targets, 8)
+    model = {**TINY, "depth": 2}  # 12-px crops: divisible by 2**2
+    Pix2Pix(resolution=16, crop=12, channels=(1, 1), model=model, **TRAIN).fit(
+        tmp_path / "pairs", steps=2, out=tmp_path / "run", quiet=True
+    )
+    again = load(tmp_path / "run")
+    assert again.data_info["load_size"] == 16 and again.data_info["resolution"] == 12
+    again.fit(steps=4, out=tmp_path / "run", resume=True, quiet=True)
+    assert again.history["steps"] == 4
+    assert again.apply(edge_pairs.sources[:2]).shape == (2, 1, 16, 16)  # any multiple of 4
+
+
+def test_cli_errors_are_one_line(edge_pairs, tmp_path, capsys):
+    _write_pairs(tmp_path / "pairs", edge_pairs.sources, edge_pairs.targets, 3)
+    (tmp_path / "pairs" / "B" / "d01.png").unlink()
+    assert main(["translate", "train", "--task", "pix2pix", "--data", str(tmp_path / "pairs")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "d01" in err and "A/ only" in err
+    assert main(["translate", "train", "--task", "cyclegan", "--data", str(tmp_path / "no")]) == 2
+    assert "digits-mnist" in capsys.readouterr().err
