@@ -15,6 +15,7 @@ from gankit.tasks import (  # noqa: E402
     Pix2Pix,
     SuperResolution,
     TabularGAN,
+    TextGAN,
     ToyGAN,
     load,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Pix2Pix",
     "SuperResolution",
     "TabularGAN",
+    "TextGAN",
     "ToyGAN",
     "__version__",
     "load",

@@ -136,7 +136,6 @@ def test_engine_state_includes_the_objective(two_domains):
     from gankit.train import TrainConfig, Trainer
 
     model = CycleGAN(model={**TINY, "pool_size": 2})
-    model.open_data(two_domains)
     model.data_info = model.open_data(two_domains)[1]
     model._build()
     trainer = Trainer(
