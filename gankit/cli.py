@@ -40,7 +40,7 @@ _TRAIN_OPTIONS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
 )
 
 
-def _parse_set(items: Sequence[str]) -> dict[str, Any]:
+def parse_set(items: Sequence[str]) -> dict[str, Any]:
     """``--set key=value`` pairs; values are read as JSON when they parse, else kept as strings."""
     values: dict[str, Any] = {}
     for item in items:
@@ -62,7 +62,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         for _, field, _, _ in _TRAIN_OPTIONS
         if getattr(args, field) is not None
     }
-    overrides = _parse_set(args.set)
+    overrides = parse_set(args.set)
     model = {k[len("model.") :]: v for k, v in overrides.items() if k.startswith("model.")}
     train.update({k: v for k, v in overrides.items() if not k.startswith("model.")})
     cls = TASKS[args.task]
@@ -285,7 +285,7 @@ def _cmd_tabular_fit(args: argparse.Namespace) -> None:
     from gankit.io import read_json
     from gankit.tasks.tabular import TabularGAN
 
-    overrides = _parse_set(args.set)
+    overrides = parse_set(args.set)
     model = {k[len("model.") :]: v for k, v in overrides.items() if k.startswith("model.")}
     train = {k: v for k, v in overrides.items() if not k.startswith("model.")}
     metadata = read_json(args.metadata) if args.metadata else None

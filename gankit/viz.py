@@ -17,7 +17,7 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
-def _png_bytes(array: torch.Tensor) -> bytes:
+def png_bytes(array: torch.Tensor) -> bytes:
     """(C, H, W) uint8 -> PNG bytes (C = 1 gray, 3 RGB)."""
     hwc = array.permute(1, 2, 0).numpy()
     image = Image.fromarray(hwc[:, :, 0] if hwc.shape[2] == 1 else hwc)
@@ -46,7 +46,7 @@ def save_image_grid(images: torch.Tensor, path: str | Path, nrow: int | None = N
     Example:
         >>> save_image_grid(gan.sample(64), "grid.png")  # doctest: +SKIP
     """
-    atomic_write_bytes(path, _png_bytes(image_grid(images, nrow)))
+    atomic_write_bytes(path, png_bytes(image_grid(images, nrow)))
     return Path(path)
 
 
@@ -83,7 +83,7 @@ def save_images(images: torch.Tensor, out_dir: str | Path, prefix: str = "sample
     paths = []
     for i, image in enumerate(images):
         path = out_dir / f"{prefix}-{i:05d}.png"
-        atomic_write_bytes(path, _png_bytes(image))
+        atomic_write_bytes(path, png_bytes(image))
         paths.append(path)
     return paths
 

@@ -27,10 +27,10 @@ def _channels(text: str) -> tuple[int, int]:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from gankit.cli import _parse_set
+    from gankit.cli import parse_set
     from gankit.tasks import TASKS
 
-    overrides = _parse_set(args.set)
+    overrides = parse_set(args.set)
     model = {k[len("model.") :]: v for k, v in overrides.items() if k.startswith("model.")}
     train = {k: v for k, v in overrides.items() if not k.startswith("model.")}
     for name in ("batch_size", "seed", "device", "loss"):
@@ -56,11 +56,11 @@ def _train(args: argparse.Namespace) -> None:
 def _apply(args: argparse.Namespace) -> None:
     import torch
 
-    from gankit.data.folder import _find_images
+    from gankit.data.folder import find_images
     from gankit.data.paired import read_image, square_resize
     from gankit.io import atomic_write_bytes
     from gankit.tasks import load
-    from gankit.viz import _png_bytes
+    from gankit.viz import png_bytes
 
     translator = load(args.model)
     if translator.task not in _TASKS:
@@ -71,7 +71,7 @@ def _apply(args: argparse.Namespace) -> None:
     in_dir, out_dir = Path(args.in_dir).expanduser(), Path(args.out_dir).expanduser()
     if not in_dir.is_dir():
         raise GankitError(f"input folder '{in_dir}' does not exist; pass a folder of images")
-    paths = _find_images(in_dir)
+    paths = find_images(in_dir)
     if not paths:
         raise GankitError(f"'{in_dir}' holds no images to translate")
     if translator.task == "cyclegan":
@@ -91,7 +91,7 @@ def _apply(args: argparse.Namespace) -> None:
         outputs = translator.apply(torch.cat(images), ema=not args.no_ema, **kwargs)
         for path, output in zip(chunk, outputs, strict=True):
             target = (out_dir / path.relative_to(in_dir)).with_suffix(".png")
-            atomic_write_bytes(target, _png_bytes(output))
+            atomic_write_bytes(target, png_bytes(output))
         done += len(chunk)
     print(f"translated {done} images from {in_dir} into {out_dir} ({resolution} px)")
 

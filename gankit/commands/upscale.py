@@ -17,7 +17,7 @@ _TRAIN = "train"
 
 
 def _train(args: argparse.Namespace) -> None:
-    from gankit.cli import _parse_set
+    from gankit.cli import parse_set
     from gankit.tasks.superres import SHIPPED, SuperResolution
 
     if args.input is not None:
@@ -25,7 +25,7 @@ def _train(args: argparse.Namespace) -> None:
             f"`gankit upscale train` takes no input image (got {args.input!r}); pass the "
             "training images with --data"
         )
-    overrides = _parse_set(args.set)
+    overrides = parse_set(args.set)
     model = {k[len("model.") :]: v for k, v in overrides.items() if k.startswith("model.")}
     train = {k: v for k, v in overrides.items() if not k.startswith("model.")}
     if args.pretrain_steps is not None:
@@ -54,7 +54,7 @@ def _train(args: argparse.Namespace) -> None:
 def _apply(args: argparse.Namespace) -> None:
     from gankit.io import atomic_write_bytes
     from gankit.tasks import load
-    from gankit.viz import _png_bytes
+    from gankit.viz import png_bytes
 
     if args.input is None or args.output is None:
         raise GankitError("usage: gankit upscale MODEL_DIR in.png -o out.png")
@@ -65,7 +65,7 @@ def _apply(args: argparse.Namespace) -> None:
             "with `gankit upscale train`"
         )
     image = gan.upscale(args.input, tile=args.tile, overlap=args.overlap, ema=not args.no_ema)
-    atomic_write_bytes(args.output, _png_bytes(image))
+    atomic_write_bytes(args.output, png_bytes(image))
     print(f"wrote {args.output} ({image.shape[2]}x{image.shape[1]}, x{gan.config.scale})")
 
 

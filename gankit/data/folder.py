@@ -44,7 +44,7 @@ CROPS: dict[str, Callable[[int, int], tuple[int, int, int, int] | None]] = {
 }
 
 
-def _find_images(root: Path) -> list[Path]:
+def find_images(root: Path) -> list[Path]:
     """Image files below ``root``, sorted so the dataset order never depends on the filesystem.
 
     Hidden files and folders (``.ipynb_checkpoints``, macOS ``._name.jpg`` forks) are skipped:
@@ -60,7 +60,7 @@ def _find_images(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def _to_mode(image: Image.Image, mode: str) -> Image.Image:
+def to_mode(image: Image.Image, mode: str) -> Image.Image:
     """``image`` converted to "L" or "RGB", handling the modes PIL's convert gets wrong."""
     if image.mode == "I" or image.mode.startswith("I;16"):
         # PIL's convert("L") clips 16-bit values at 255 (almost everything turns white);
@@ -98,7 +98,7 @@ def _decode_image(
             mode = "L" if is_gray else "RGB"
         else:
             mode = "L" if channels == 1 else "RGB"
-        converted = _to_mode(image, mode)
+        converted = to_mode(image, mode)
         box = CROPS[crop](*converted.size)
         if box is not None:
             converted = converted.crop(box)
@@ -151,7 +151,7 @@ def load_image_folder(
     if not root.is_dir():
         raise GankitError(f"'{root}' is a file, not a folder; pass the folder holding the images")
 
-    paths = _find_images(root)
+    paths = find_images(root)
     if not paths:
         raise GankitError(
             f"image folder '{root}' holds no images (searched recursively for "

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from gankit.data.digits import load_digits
-from gankit.data.folder import IMAGE_EXTENSIONS, _find_images, _to_mode
+from gankit.data.folder import IMAGE_EXTENSIONS, find_images, to_mode
 from gankit.data.images import ImageData, check_fits_in_memory, convert_channels, resize_images
 from gankit.data.mnist import default_data_root, load_mnist
 from gankit.errors import GankitError
@@ -228,7 +228,7 @@ def read_image(path: Path, channels: int) -> torch.Tensor:
     try:
         with Image.open(path) as image:
             image.load()
-            pixels = np.asarray(_to_mode(image, "L" if channels == 1 else "RGB"))
+            pixels = np.asarray(to_mode(image, "L" if channels == 1 else "RGB"))
     except Exception as err:  # noqa: BLE001  (PIL raises many types on malformed input)
         raise GankitError(f"cannot read image '{path}' ({err}); replace or remove it") from None
     planes = torch.from_numpy(pixels.copy())
@@ -243,7 +243,7 @@ def _listed(names: list[str]) -> str:
 def _by_stem(root: Path) -> dict[str, Path]:
     """Image files below ``root`` keyed by relative path without extension (a.png ~ a.jpg)."""
     found: dict[str, Path] = {}
-    for path in _find_images(root):
+    for path in find_images(root):
         key = path.relative_to(root).with_suffix("").as_posix()
         if key in found:
             raise GankitError(
@@ -345,7 +345,7 @@ def _read_ab_folders(
 def _read_side_by_side(
     root: Path, channels: tuple[int, int]
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    paths = _find_images(root)
+    paths = find_images(root)
     if not paths:
         raise GankitError(
             f"'{root}' holds neither A/ and B/ folders nor side-by-side AB images; pass a folder "

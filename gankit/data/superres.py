@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from gankit.data.folder import IMAGE_EXTENSIONS, _to_mode
+from gankit.data.folder import IMAGE_EXTENSIONS, to_mode
 from gankit.data.mnist import default_data_root
 from gankit.errors import GankitError
 from gankit.nn.rrdb import bicubic_resize
@@ -125,7 +125,7 @@ def read_rgb_image(path: str | Path) -> torch.Tensor:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 image.load()
-                pixels = np.asarray(_to_mode(image, "RGB"))
+                pixels = np.asarray(to_mode(image, "RGB"))
     except UnidentifiedImageError:
         raise GankitError(
             f"{path} is not an image PIL can read; pass a PNG/JPEG/BMP/WEBP file"

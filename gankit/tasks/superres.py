@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import from_dict
-from gankit.data.folder import _find_images
+from gankit.data.folder import find_images
 from gankit.data.superres import (
     SRPatches,
     bicubic_upscale,
@@ -295,7 +295,7 @@ class SuperResolution(GANTask):
                     f"SR training data {str(source)!r} is neither {SHIPPED!r} (the photographs "
                     "installed packages ship) nor a folder of images"
                 )
-            paths = _find_images(folder)
+            paths = find_images(folder)
             if not paths:
                 raise GankitError(f"'{folder}' holds no images; add PNG/JPEG files")
             images = [read_rgb_image(p) for p in paths]
