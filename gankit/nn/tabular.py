@@ -66,9 +66,6 @@ class TabularConfig:
     # Training-by-sampling also conditions on numeric columns' modes (read by the table
     # transformer when it is fitted; the layout above already includes those condition slots).
     condition_modes: bool = False
-    # Straight-through Gumbel-softmax: G's training rows carry exact one-hots (gradients of the
-    # soft ones), so D cannot tell fake rows by how soft their one-hots are, only by content.
-    hard_gumbel: bool = False
 
     def __post_init__(self) -> None:
         if sum(self.span_sizes) != self.data_dim or len(self.span_sizes) != len(self.span_softmax):
@@ -114,7 +111,6 @@ class TabularGenerator(nn.Module):
         super().__init__()
         self.latent_dim = config.latent_dim
         self.tau = config.tau
-        self.hard_gumbel = config.hard_gumbel
         blocks, width = [], config.latent_dim + config.cond_dim
         for hidden in config.g_hidden:
             blocks.append(_Residual(width, hidden))
@@ -146,9 +142,6 @@ class TabularGenerator(nn.Module):
             raw = (raw - (-uniform.log()).log()) / self.tau  # tanh spans were taken above
         logits = raw[:, self.soft_index]  # (B, groups, width)
         probs = logits.masked_fill(~self.soft_valid, float("-inf")).softmax(dim=-1)
-        if self.training and self.hard_gumbel:
-            hard = F.one_hot(probs.argmax(dim=-1), probs.shape[-1]).to(probs.dtype)
-            probs = hard - probs.detach() + probs
         out[:, self.soft_index[self.soft_valid]] = probs[:, self.soft_valid]
         return out
 

@@ -57,16 +57,3 @@ def test_shared_row_d_is_invariant_to_the_order_inside_a_pack():
     rows, cond = torch.rand(6, 7), torch.eye(2)[torch.tensor([0, 1, 0, 1, 1, 0])]
     swapped = torch.tensor([2, 0, 1, 5, 3, 4])  # shuffle within each pack of 3
     assert torch.allclose(D(rows, cond), D(rows[swapped], cond[swapped]), atol=1e-6)
-
-
-def test_hard_gumbel_rows_are_exact_one_hots_with_gradients():
-    G, _ = build(hard_gumbel=True)
-    G.train()
-    z = torch.randn(6, 8)
-    rows = G(z, torch.zeros(6, 2))
-    assert set(rows[:, 1:4].flatten().tolist()) <= {0.0, 1.0}
-    assert torch.equal(rows[:, 1:4].sum(dim=1), torch.ones(6))
-    (rows[:, 1:4] * torch.arange(3.0)).sum().backward()  # straight-through: soft gradients
-    assert G.out.weight.grad[1:4].abs().sum() > 0
-    G.eval()  # sampling is unchanged: probabilities, drawn by choose()
-    assert not set(G(z, torch.zeros(6, 2))[:, 1:4].flatten().tolist()) <= {0.0, 1.0}
