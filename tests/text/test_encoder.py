@@ -30,14 +30,17 @@ def test_the_packaged_minilm_embeds_sentences(minilm):
 
 
 def test_each_sentence_is_embedded_once(minilm, monkeypatch):
+    # The encoder object is shared by the whole session, so the new sentence must be one that
+    # no other test embeds.
     minilm.encode(["a medium upright four"])
     calls = []
     original = minilm.model.encode
     monkeypatch.setattr(
         minilm.model, "encode", lambda texts, **kw: calls.append(texts) or original(texts, **kw)
     )
-    out = minilm.encode(["a medium upright four", "a thin upright four", "a thin upright four"])
-    assert calls == [["a thin upright four"]]
+    fresh = "a test-only sentence about the digit four"
+    out = minilm.encode(["a medium upright four", fresh, fresh])
+    assert calls == [[fresh]]
     assert torch.equal(out[1], out[2])
 
 
