@@ -40,6 +40,11 @@ _TRAIN_OPTIONS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
 )
 
 
+def add_set_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """The repeatable ``--set KEY=VALUE`` option that every training command takes."""
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
 def parse_set(items: Sequence[str]) -> dict[str, Any]:
     """``--set key=value`` pairs; values are read as JSON when they parse, else kept as strings."""
     values: dict[str, Any] = {}
@@ -279,10 +284,13 @@ def _cmd_eval(args: argparse.Namespace) -> None:
 def _cmd_presets(args: argparse.Namespace) -> None:
     from gankit.tasks import TASKS
 
-    for task, cls in TASKS.items():
-        for name, preset in cls.presets.items():
-            default = " (default)" if name == cls.default_preset else ""
-            print(f"{task:7s} {name:10s}{default}\n        {preset.description}")
+    rows = [(task, name, cls) for task, cls in TASKS.items() for name in cls.presets]
+    task_width = max(len(task) for task, _, _ in rows)
+    name_width = max(len(name) for _, name, _ in rows)
+    for task, name, cls in rows:
+        default = " (default)" if name == cls.default_preset else ""
+        print(f"{task:{task_width}s}  {name:{name_width}s}{default}")
+        print(f"{'':{task_width}s}  {cls.presets[name].description}")
 
 
 def _cmd_tabular_fit(args: argparse.Namespace) -> None:
@@ -344,13 +352,7 @@ def _add_tabular(sub: Any) -> None:
     fit.add_argument(
         "--metadata", default=None, help='JSON file {"column": "kind"} overriding detected kinds'
     )
-    fit.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any training option (e.g. batch_size=500) or model.KEY=VALUE",
-    )
+    add_set_option(fit, "any training option (e.g. batch_size=500) or model.KEY=VALUE")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(func=_cmd_tabular_fit)
     sample = commands.add_parser(
@@ -415,13 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for flag, field, kind, text in _TRAIN_OPTIONS:
         train.add_argument(flag, dest=field, type=kind, default=None, help=text)
-    train.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any other training option (e.g. ema_beta=0.999) or model.KEY=VALUE",
-    )
+    add_set_option(train, "any other training option (e.g. ema_beta=0.999) or model.KEY=VALUE")
     train.add_argument(
         "--eval-every",
         type=int,

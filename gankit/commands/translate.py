@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from gankit.cli import add_set_option, parse_set
 from gankit.errors import GankitError
 
 _TASKS = ("pix2pix", "cyclegan")
@@ -27,7 +28,6 @@ def _channels(text: str) -> tuple[int, int]:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from gankit.cli import parse_set
     from gankit.tasks import TASKS
 
     overrides = parse_set(args.set)
@@ -136,13 +136,7 @@ def add_parser(sub: Any) -> None:
     train.add_argument("--loss", default=None, help="adversarial loss (preset default)")
     train.add_argument("--seed", type=int, default=None, help="seed (default 0)")
     train.add_argument("--device", default=None, help="auto, cpu, cuda or mps")
-    train.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any training option or model.KEY=VALUE (e.g. model.l1_weight=50)",
-    )
+    add_set_option(train, "any training option or model.KEY=VALUE (e.g. model.l1_weight=50)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_train)
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from gankit.cli import add_set_option, parse_set
 from gankit.errors import GankitError
 
 _TRAIN = "train"
 
 
 def _train(args: argparse.Namespace) -> None:
-    from gankit.cli import parse_set
     from gankit.tasks.superres import SHIPPED, SuperResolution
 
     if args.input is not None:
@@ -110,12 +110,8 @@ def add_parser(sub: Any) -> None:
     train.add_argument("--seed", type=int, default=None, help="seed (default 0)")
     train.add_argument("--device", default=None, help="auto, cpu, cuda or mps")
     train.add_argument("--max-seconds", type=float, default=None, help="wall-clock budget")
-    train.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any training option or model.KEY=VALUE (e.g. model.perceptual=vgg19.safetensors)",
+    add_set_option(
+        train, "any training option or model.KEY=VALUE (e.g. model.perceptual=vgg19.safetensors)"
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run)
