@@ -47,3 +47,14 @@ def test_unknown_kind_lists_valid_kinds():
         toy_mixture("spiral")
     with pytest.raises(GankitError, match="positive"):
         toy_mixture("ring", n=0)
+
+
+def test_mode_labeller_agrees_with_the_metric():
+    from gankit.metrics.modes import assign_modes
+
+    data = toy_mixture("grid", n=512, seed=3)
+    points = torch.cat([data.points[:256], torch.randn(64, 2) * 3])  # real points and strays
+    spacing = torch.pdist(data.centers).min().item()
+    expected = assign_modes(points, data.centers, spacing / 4)
+    assert torch.equal(data.assign_modes(points), expected)
+    assert (expected[:256] >= 0).all() and (expected[256:] == -1).any()
