@@ -10,4 +10,6 @@ class GankitError(Exception):
 
     Example:
         >>> raise GankitError("folder 'photos/' holds no images; add PNG/JPEG files")
+        Traceback (most recent call last):
+        gankit.errors.GankitError: folder 'photos/' holds no images; add PNG/JPEG files
     """

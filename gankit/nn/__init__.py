@@ -82,7 +82,7 @@ def config_from_dict(
 
     Example:
         >>> config_from_dict("mlp", {"hidden": 64})
-        MLPConfig(data_dim=2, latent_dim=16, hidden=64, depth=3, pack=1, spectral_norm=False)
+        MLPConfig(data_dim=2, latent_dim=16, hidden=64, depth=3, pack=1, spectral_norm=False, latent_buckets=0)
     """
     config_cls = get_architecture(arch, registry).config_cls
     return from_dict(config_cls, values or {}, what=f"{arch} config")
