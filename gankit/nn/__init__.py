@@ -81,8 +81,11 @@ def config_from_dict(
     """The config of ``arch`` from ``values`` (missing keys take defaults, unknown keys fail).
 
     Example:
-        >>> config_from_dict("mlp", {"hidden": 64})
-        MLPConfig(data_dim=2, latent_dim=16, hidden=64, depth=3, pack=1, spectral_norm=False, latent_buckets=0)
+        >>> config_from_dict("mlp", {"hidden": 64}).hidden
+        64
+        >>> config_from_dict("mlp", {"hiden": 64})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        gankit.errors.GankitError: unknown mlp config key(s) 'hiden'; valid keys: ...
     """
     config_cls = get_architecture(arch, registry).config_cls
     return from_dict(config_cls, values or {}, what=f"{arch} config")
