@@ -84,14 +84,25 @@ def _apply(args: argparse.Namespace) -> None:
         channels = translator.data_info["channels"][0]
         kwargs = {}
     resolution = args.resolution or translator.data_info["resolution"]
+    if args.batch_size < 1:
+        raise GankitError(f"--batch-size must be at least 1, got {args.batch_size}")
+    targets: dict[Path, Path] = {}
+    for path in paths:
+        target = (out_dir / path.relative_to(in_dir)).with_suffix(".png")
+        if target in targets:
+            raise GankitError(
+                f"{targets[target]} and {path} would both be written to {target}; rename one"
+            )
+        targets[target] = path
     done = 0
     for start in range(0, len(paths), args.batch_size):
         chunk = paths[start : start + args.batch_size]
         images = [square_resize(read_image(p, channels)[None], resolution) for p in chunk]
         outputs = translator.apply(torch.cat(images), ema=not args.no_ema, **kwargs)
         for path, output in zip(chunk, outputs, strict=True):
-            target = (out_dir / path.relative_to(in_dir)).with_suffix(".png")
-            atomic_write_bytes(target, png_bytes(output))
+            atomic_write_bytes(
+                (out_dir / path.relative_to(in_dir)).with_suffix(".png"), png_bytes(output)
+            )
         done += len(chunk)
     print(f"translated {done} images from {in_dir} into {out_dir} ({resolution} px)")
 

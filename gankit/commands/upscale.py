@@ -9,6 +9,7 @@ gankit upscale train --start-from runs/psnr --set model.pretrain_steps=0 --out r
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from gankit.cli import add_set_option, parse_set
@@ -58,6 +59,8 @@ def _apply(args: argparse.Namespace) -> None:
 
     if args.input is None or args.output is None:
         raise GankitError("usage: gankit upscale MODEL_DIR in.png -o out.png")
+    if Path(args.output).suffix.lower() != ".png":
+        raise GankitError(f"-o {args.output}: gankit upscale writes PNG files; name it *.png")
     gan = load(args.model)
     if gan.task != "superres":
         raise GankitError(

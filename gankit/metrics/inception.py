@@ -61,7 +61,10 @@ def tf1_bilinear_resize(images: torch.Tensor, size: int = INPUT_SIZE) -> torch.T
         torch.Size([2, 3, 299, 299])
     """
     if not images.is_floating_point() or images.dim() != 4:
-        raise GankitError(f"tf1_bilinear_resize takes float (N, C, H, W), got {images.dtype}")
+        raise GankitError(
+            f"tf1_bilinear_resize takes float (N, C, H, W), got {images.dtype} "
+            f"{tuple(images.shape)}"
+        )
 
     def sample_points(in_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         # Positions computed in float32 as TF1 does; float64 would move some by one ulp.

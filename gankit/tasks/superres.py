@@ -186,9 +186,10 @@ def _as_rgb_uint8(image: Any) -> Tensor:
     """A path, uint8 tensor (C, H, W) or numpy (H, W[, C]) image -> RGB uint8 (3, H, W)."""
     if isinstance(image, str | Path):
         return read_rgb_image(image)
-    if isinstance(image, np.ndarray):
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8:
+        # Only uint8 converts: a float array in [0, 1] cast to uint8 would come back black.
         array = image if image.ndim == 2 else image.transpose(2, 0, 1)
-        image = torch.from_numpy(np.array(array, dtype=np.uint8, copy=True))
+        image = torch.from_numpy(np.ascontiguousarray(array))
     if not isinstance(image, Tensor) or image.dtype != torch.uint8:
         raise GankitError(
             "upscale takes an image file path, a uint8 torch tensor (C, H, W) or a uint8 numpy "

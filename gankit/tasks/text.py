@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,8 +75,12 @@ class MismatchedText(Objective):
     """
 
     def __init__(self, weight: float = 1.0) -> None:
-        if not weight >= 0:
-            raise GankitError(f"mismatch weight must be >= 0, got {weight!r}")
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not 0 <= weight < math.inf
+        ):
+            raise GankitError(f"mismatch weight must be a finite number >= 0, got {weight!r}")
         self.weight = weight
 
     def d_terms(

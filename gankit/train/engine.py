@@ -174,6 +174,8 @@ class Trainer:
         self._saved_step: int | None = None  # step of the newest checkpoint this trainer wrote
         self._snapshot: Snapshot | None = None
         self._stat_sums: dict[str, torch.Tensor] = {}
+        # Per statistic: lazy R1 and pre-training phases report some values on some steps only.
+        self._stat_counts: dict[str, int] = {}
         self._stat_count = 0
         self._last_log = (time.perf_counter(), 0)
 
@@ -320,7 +322,8 @@ class Trainer:
         return stats
 
     def train_step(self) -> dict[str, torch.Tensor]:
-        """``n_critic`` D updates, one G update, one EMA update; returns detached stats.
+        """``n_critic`` D updates (none while the objective's adversarial weight is 0), one G
+        update, one EMA update; returns detached stats.
 
         Stats may be NaN/Inf: :meth:`fit` checks them and rolls back (see the module notes).
         """
@@ -370,7 +373,7 @@ class Trainer:
                 "diverged. Check the data for NaN/Inf and lower lr_g/lr_d"
             )
         snapshot.restore(self)
-        self._stat_sums, self._stat_count = {}, 0  # those steps' statistics are void
+        self._stat_sums, self._stat_counts, self._stat_count = {}, {}, 0  # void statistics
         if self.rollbacks >= cfg.rollback_limit:
             saved = ""
             if self.run_dir is not None:
@@ -478,6 +481,7 @@ class Trainer:
     def _accumulate(self, stats: dict[str, torch.Tensor]) -> None:
         for name, value in stats.items():
             self._stat_sums[name] = self._stat_sums.get(name, 0.0) + value
+            self._stat_counts[name] = self._stat_counts.get(name, 0) + 1
         self._stat_count += 1
 
     def _emit_log(self) -> None:
@@ -485,12 +489,12 @@ class Trainer:
         cfg = self.config
         images = (self.step - last_step) * cfg.batch_size * cfg.accum_steps * cfg.n_critic
         record: dict[str, float] = {"step": self.step}
-        record.update({k: float(v) / self._stat_count for k, v in self._stat_sums.items()})
+        record.update({k: float(v) / self._stat_counts[k] for k, v in self._stat_sums.items()})
         record["img_per_s"] = images / max(now - self._last_log[0], 1e-9)
         if self.rollbacks:
             record["rollbacks"] = self.rollbacks
         record = {k: v for k, v in record.items() if not (isinstance(v, float) and math.isnan(v))}
-        self._stat_sums, self._stat_count = {}, 0
+        self._stat_sums, self._stat_counts, self._stat_count = {}, {}, 0
         self._last_log = (now, self.step)
         for cb in self.callbacks:
             cb.on_log(self, record)

@@ -62,7 +62,11 @@ class Objective:
         return 1.0
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        """Tensors to checkpoint so a resumed run continues bit for bit (e.g. an image pool)."""
+        """Tensors to checkpoint so a resumed run continues bit for bit (e.g. an image pool).
+
+        Names and shapes must be fixed when the objective is built (preallocate, e.g. a pool of
+        zeros and a fill count): a resumed trainer checks the saved file against them.
+        """
         return {}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:

@@ -81,7 +81,7 @@ def test_bad_csv_is_one_clear_cli_error(case, tmp_path, capsys):
 
 def test_a_good_csv_with_quotes_blank_lines_and_a_bom_still_reads(tmp_path):
     path = tmp_path / "ok.csv"
-    path.write_bytes(b'\xef\xbb\xbfa,b\n1,"x, quoted"\n\n2, y\n')
+    path.write_bytes(b'\xef\xbb\xbfa,b\n1,"x, quoted"\n\n2, y\n   \n')  # blank, spaces-only
     frame = read_csv(path)
     assert frame.columns.tolist() == ["a", "b"] and frame["b"].tolist() == ["x, quoted", "y"]
 

@@ -1,5 +1,6 @@
 """SuperResolution: both training phases on the engine, save/load, tiled inference, CLI, errors."""
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -150,6 +151,8 @@ def test_clear_errors(trained, tmp_path):
         gan.upscale(corrupt)
     with pytest.raises(GankitError, match="uint8"):
         gan.upscale(torch.zeros(3, 8, 8))
+    with pytest.raises(GankitError, match="uint8"):
+        gan.upscale(np.random.default_rng(0).random((8, 8, 3)))  # floats would come back black
     with pytest.raises(GankitError, match="upscale"):
         gan.sample(4)
     with pytest.raises(GankitError, match="neither"):
@@ -195,3 +198,5 @@ def test_cli_train_and_upscale(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
     assert main(["upscale", str(out), str(tmp_path / "missing.png"), "-o", "x.png"]) == 2
     assert "missing.png" in capsys.readouterr().err
+    assert main(["upscale", str(out), str(image), "-o", str(tmp_path / "big.jpg")]) == 2
+    assert "writes PNG" in capsys.readouterr().err and not (tmp_path / "big.jpg").exists()

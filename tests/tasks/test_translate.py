@@ -179,6 +179,13 @@ def test_cli_train_and_apply_a_folder(edge_pairs, tmp_path, capsys):
     assert written == [f"d{i:02d}.png" for i in range(12)]
     expected = load(run).apply(edge_pairs.sources[:1])
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "d00.png")), expected[0, 0])
+    apply = ["translate", "apply", str(run), str(tmp_path / "pairs" / "A")]
+    assert main([*apply, str(tmp_path / "out2"), "--batch-size", "0"]) == 2
+    assert "--batch-size must be at least 1" in capsys.readouterr().err
+    Image.open(tmp_path / "pairs" / "A" / "d00.png").save(tmp_path / "pairs" / "A" / "d00.bmp")
+    assert main([*apply, str(tmp_path / "out3")]) == 2  # d00.bmp and d00.png -> one d00.png
+    assert "would both be written" in capsys.readouterr().err
+    assert not (tmp_path / "out3").exists() or not any((tmp_path / "out3").iterdir())
 
 
 def test_folder_run_with_crops_resumes_from_its_config(edge_pairs, tmp_path):

@@ -1,5 +1,6 @@
 """The Objective hook: task terms reach the losses, pre-training skips D, state survives resume."""
 
+import pytest
 import torch
 from test_engine import TINY_DCGAN, assert_same_state
 
@@ -114,3 +115,14 @@ def test_objective_state_is_checkpointed_and_resumes_bit_for_bit(digits16, tmp_p
     resumed.fit()
     assert_same_state(straight, resumed)
     assert torch.equal(straight.objective.pool, resumed.objective.pool)
+
+
+def test_stats_that_appear_mid_interval_are_averaged_over_their_own_steps(digits16):
+    # Pre-training ends after step 3 of a 4-step log interval: d_loss exists on one step only
+    # and must be that step's value, not a quarter of it.
+    every_step, interval = Recorder(), Recorder()
+    make(digits16, Brighten(warmup=3), callbacks=[every_step], steps=4, log_every=1).fit()
+    make(digits16, Brighten(warmup=3), callbacks=[interval], steps=4, log_every=4).fit()
+    assert interval.records[0]["d_loss"] == pytest.approx(every_step.records[3]["d_loss"])
+    bright = [r["g_bright"] for r in every_step.records]
+    assert interval.records[0]["g_bright"] == pytest.approx(sum(bright) / 4)

@@ -252,8 +252,8 @@ def _check_csv_layout(path: Path) -> None:
                 )
             rows = 0
             for row in reader:
-                if not row:
-                    continue  # blank lines are skipped, as pandas does
+                if not any(field.strip() for field in row):
+                    continue  # blank (or whitespace-only) lines are skipped, as pandas does
                 rows += 1
                 if len(row) != len(header):
                     raise GankitError(
