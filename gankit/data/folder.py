@@ -44,6 +44,37 @@ CROPS: dict[str, Callable[[int, int], tuple[int, int, int, int] | None]] = {
 }
 
 
+def read_image(path: str | Path, channels: int = 3) -> torch.Tensor:
+    """One image file as uint8 ``(channels, H, W)`` (1 gray or 3 RGB) at its own size.
+
+    A missing, corrupt, non-image or decompression-bomb file is a :class:`GankitError` naming it.
+
+    Example:
+        >>> read_image("photo.png", 3).shape   # doctest: +SKIP
+        torch.Size([3, 480, 640])
+    """
+    from PIL import UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise GankitError(f"image file {path} not found; pass a PNG/JPEG/BMP/WEBP image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                pixels = np.asarray(to_mode(image, "L" if channels == 1 else "RGB"))
+    except UnidentifiedImageError:
+        raise GankitError(
+            f"{path} is not an image PIL can read; pass a PNG/JPEG/BMP/WEBP file"
+        ) from None
+    # PIL raises many types on a damaged file (OSError, SyntaxError, ValueError, bombs, ...).
+    except Exception as err:  # noqa: BLE001
+        raise GankitError(f"{path} could not be decoded ({err}); the image is damaged") from None
+    planes = torch.from_numpy(pixels.copy())
+    return planes.unsqueeze(0) if planes.dim() == 2 else planes.permute(2, 0, 1)
+
+
 def find_images(root: Path) -> list[Path]:
     """Image files below ``root``, sorted so the dataset order never depends on the filesystem.
 

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from gankit.data.digits import load_digits
-from gankit.data.folder import IMAGE_EXTENSIONS, find_images, to_mode
+from gankit.data.folder import IMAGE_EXTENSIONS, find_images, read_image
 from gankit.data.images import ImageData, check_fits_in_memory, convert_channels, resize_images
 from gankit.data.mnist import default_data_root, load_mnist
 from gankit.errors import GankitError
@@ -214,25 +214,6 @@ class UnpairedData:
 
 
 # ----------------------------------------------------------------------------- reading folders
-
-
-def read_image(path: Path, channels: int) -> torch.Tensor:
-    """One image file as uint8 (C, H, W) with ``channels`` 1 or 3, at its own size.
-
-    Example:
-        >>> read_image(Path("photo.png"), 3).shape   # doctest: +SKIP
-        torch.Size([3, 480, 640])
-    """
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            image.load()
-            pixels = np.asarray(to_mode(image, "L" if channels == 1 else "RGB"))
-    except Exception as err:  # noqa: BLE001  (PIL raises many types on malformed input)
-        raise GankitError(f"cannot read image '{path}' ({err}); replace or remove it") from None
-    planes = torch.from_numpy(pixels.copy())
-    return planes.unsqueeze(0) if planes.dim() == 2 else planes.permute(2, 0, 1)
 
 
 def _listed(names: list[str]) -> str:

@@ -19,16 +19,15 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from gankit.data.folder import IMAGE_EXTENSIONS, to_mode
+from gankit.data.folder import IMAGE_EXTENSIONS, read_image
 from gankit.data.mnist import default_data_root
 from gankit.errors import GankitError
 from gankit.nn.rrdb import bicubic_resize
@@ -110,30 +109,13 @@ def training_images(names: Sequence[str] | None = None) -> list[torch.Tensor]:
 
 
 def read_rgb_image(path: str | Path) -> torch.Tensor:
-    """One image file as RGB uint8 ``(3, H, W)``; a missing, corrupt or non-image file is a
-    :class:`GankitError` naming it.
+    """One image file as RGB uint8 ``(3, H, W)`` (gray files are repeated to three channels).
 
     Example:
         >>> read_rgb_image("photo.png").shape  # doctest: +SKIP
         torch.Size([3, 480, 640])
     """
-    path = Path(path)
-    if not path.is_file():
-        raise GankitError(f"image file {path} not found; pass a PNG/JPEG/BMP/WEBP image")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()
-                pixels = np.asarray(to_mode(image, "RGB"))
-    except UnidentifiedImageError:
-        raise GankitError(
-            f"{path} is not an image PIL can read; pass a PNG/JPEG/BMP/WEBP file"
-        ) from None
-    # PIL raises many types on a damaged file (OSError, SyntaxError, ValueError, bombs, ...).
-    except Exception as err:  # noqa: BLE001
-        raise GankitError(f"{path} could not be decoded ({err}); the image is damaged") from None
-    return _to_rgb_tensor(pixels)
+    return read_image(path, 3)
 
 
 def modcrop(image: torch.Tensor, scale: int) -> torch.Tensor:
