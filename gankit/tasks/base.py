@@ -306,12 +306,16 @@ class GANTask:
                 f"this {type(self).__name__} has no weights yet; call fit() or gankit.load()"
             )
 
-    def generate(self, n: int, seed: int = 0, ema: bool = True) -> torch.Tensor:
-        """Raw generator output for ``n`` latents drawn from ``seed`` (same seed → same output)."""
+    def _sampling_generator(self, n: int, ema: bool) -> nn.Module:
+        """The G that draws ``n`` samples (G_ema unless ``ema`` is False), after checking ``n``."""
         self._require_trained()
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise GankitError(f"number of samples must be a positive integer, got {n!r}")
-        return generate(self.G_ema if ema and self.G_ema is not None else self.G, n, seed)
+        return self.G_ema if ema and self.G_ema is not None else self.G
+
+    def generate(self, n: int, seed: int = 0, ema: bool = True) -> torch.Tensor:
+        """Raw generator output for ``n`` latents drawn from ``seed`` (same seed → same output)."""
+        return generate(self._sampling_generator(n, ema), n, seed)
 
     def sample(self, n: int, seed: int = 0, ema: bool = True) -> Any:
         """``n`` samples of G_ema (``ema=False``: the raw G); same seed, same samples."""

@@ -281,14 +281,11 @@ class ImageGAN(GANTask):
         ``labels``: one class (name or index) for all, a list of ``n``, or None for a balanced
         cycle through the classes.
         """
-        self._require_trained()
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise GankitError(f"number of samples must be a positive integer, got {n!r}")
+        G = self._sampling_generator(n, ema)
         if self.condition == NO_CONDITION:
             if labels is not None:
                 self._require_class_conditional("labels=")
-            return super().generate(n, seed=seed, ema=ema)
-        G = self.G_ema if ema and self.G_ema is not None else self.G
+            return generate(G, n, seed)
         return generate(G, n, seed, cond=self.labels_tensor(labels, n))
 
     def sample(self, n: int, seed: int = 0, ema: bool = True, labels: Any = None) -> torch.Tensor:

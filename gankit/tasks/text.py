@@ -222,13 +222,10 @@ class TextGAN(ImageGAN):
 
         ``text``: one sentence for all, a list of ``n``, or None (:meth:`default_texts`).
         """
-        self._require_trained()
+        G = self._sampling_generator(n, ema)
         if labels is not None:
             raise GankitError("a text-conditional model takes text=, not labels=")
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise GankitError(f"number of samples must be a positive integer, got {n!r}")
         cond = self.embed(text if text is not None else self.default_texts(n), n)
-        G = self.G_ema if ema and self.G_ema is not None else self.G
         return generate(G, n, seed, cond=cond)
 
     def sample(
