@@ -1,5 +1,7 @@
 """Shared fixtures: tiny, fast datasets and configurations."""
 
+import signal
+
 import pytest
 import torch
 
@@ -41,3 +43,19 @@ def _few_threads():
     # Tests compare numbers bit for bit; a fixed thread count fixes CPU reduction order.
     torch.set_num_threads(1)
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _signals_as_in_a_terminal():
+    """Ctrl-C and SIGTERM live, whatever the shell running pytest chose.
+
+    A shell started in the background (nohup, CI runners) ignores SIGINT, and gankit keeps an
+    ignored signal ignored (so would the ``gankit`` processes the tests spawn); the tests that send
+    one need it live. What was there is restored at the end.
+    """
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for sig, handler in before.items():
+        signal.signal(sig, handler)

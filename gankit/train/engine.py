@@ -469,8 +469,12 @@ class Trainer:
                 raise KeyboardInterrupt
             self._stop_requested = True
 
+        # A signal the parent chose to ignore (a background shell ignores SIGINT) stays ignored,
+        # as Python itself does for SIGINT: the user asked for this process to be immune to it.
         previous = {
-            sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
+            sig: signal.signal(sig, request_stop)
+            for sig in (signal.SIGINT, signal.SIGTERM)
+            if signal.getsignal(sig) is not signal.SIG_IGN
         }
         try:
             yield

@@ -101,7 +101,6 @@ class _SignalAt(Callback):
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_stops_cleanly_with_a_checkpoint(digits16, tmp_path, signum):
-    # A shell started in the background (nohup, CI runners) ignores SIGINT: restore what was there.
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     trainer = make_trainer(digits16, tmp_path, steps=50, checkpoint_every=100)
     trainer.callbacks.append(_SignalAt(3, signum))
@@ -110,6 +109,18 @@ def test_signal_stops_cleanly_with_a_checkpoint(digits16, tmp_path, signum):
     assert trainer.step == 3
     assert latest_checkpoint(tmp_path).name == "step-000003"
     assert {sig: signal.getsignal(sig) for sig in before} == before  # handlers restored
+
+
+def test_ignored_sigint_stays_ignored(digits16, tmp_path):
+    live = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        trainer = make_trainer(digits16, tmp_path, steps=6, checkpoint_every=100)
+        trainer.callbacks.append(_SignalAt(3, signal.SIGINT))
+        trainer.fit()  # runs to the end: the parent asked for this process to ignore Ctrl-C
+        assert trainer.step == 6
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, live)
 
 
 def test_interrupt_on_a_checkpoint_step_saves_once(digits16, tmp_path, monkeypatch):
