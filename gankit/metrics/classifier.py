@@ -8,6 +8,11 @@ two linear layers reach ~99 % MNIST test accuracy after two epochs on a laptop C
 Input protocol: (B, 1, H, W) grey images in [-1, 1] (a tanh generator's range). Every input is
 resized to 28 x 28 with antialiased bilinear interpolation *inside the model*, so a 32-px generator
 and the 28-px MNIST test set are measured through the same resampling.
+
+A stronger judge (one that can tell 99 % from 99.5 % accuracy on generated digits) comes from the
+same class: two convolutions per block with batch norm, trained longer on randomly shifted and
+rotated digits (``convs_per_block=2, batch_norm=True`` and ``train_digit_classifier(...,
+max_shift=2, max_rotation=10)``).
 """
 
 from __future__ import annotations
@@ -46,6 +51,14 @@ class DigitClassifierConfig:
     channels: tuple[int, int] = (32, 64)
     feature_dim: int = 128
     num_classes: int = 10
+    convs_per_block: int = 1  # 3x3 convolutions before each pooling
+    batch_norm: bool = False  # after every convolution
+
+    def __post_init__(self) -> None:
+        if self.convs_per_block < 1:
+            raise GankitError(
+                f"digit-classifier convs_per_block must be at least 1, got {self.convs_per_block}"
+            )
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> DigitClassifierConfig:
@@ -63,7 +76,7 @@ class DigitClassifierConfig:
 
 
 class DigitClassifier(nn.Module):
-    """conv-pool, conv-pool, linear (features), linear (logits).
+    """conv-pool, conv-pool, linear (features), linear (logits); optionally deeper blocks with BN.
 
     Example:
         >>> model = DigitClassifier()
@@ -75,16 +88,20 @@ class DigitClassifier(nn.Module):
     def __init__(self, config: DigitClassifierConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or DigitClassifierConfig()
-        c1, c2 = config.channels
-        self.conv = nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # 28 -> 14
-            nn.Conv2d(c1, c2, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # 14 -> 7
-        )
-        self.fc = nn.Linear(c2 * 7 * 7, config.feature_dim)
+        layers: list[nn.Module] = []
+        width = 1
+        for channels in config.channels:  # 28 -> 14 -> 7
+            for _ in range(config.convs_per_block):
+                layers.append(nn.Conv2d(width, channels, 3, padding=1))
+                if config.batch_norm:
+                    layers.append(nn.BatchNorm2d(channels))
+                layers.append(nn.ReLU())
+                width = channels
+            layers.append(nn.MaxPool2d(2))
+        # The default layout keeps the indices (conv.0, conv.3) of judges saved before deeper
+        # blocks existed, so their weights still load.
+        self.conv = nn.Sequential(*layers)
+        self.fc = nn.Linear(width * 7 * 7, config.feature_dim)
         self.head = nn.Linear(config.feature_dim, config.num_classes)
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
@@ -134,6 +151,28 @@ def _as_images(images: Any) -> torch.Tensor:
     return images.float()
 
 
+def _shift_and_rotate(
+    images: torch.Tensor, generator: torch.Generator, max_shift: float, max_rotation: float
+) -> torch.Tensor:
+    """Each (B, 1, 28, 28) image moved by up to ``max_shift`` px and turned up to ``max_rotation``°.
+
+    Small shifts and turns are what separate handwriting from handwriting; training on them is
+    the cheapest step from ~99.0 % to ~99.5 % MNIST test accuracy for a small CNN.
+    """
+    count, size = len(images), images.shape[-1]
+    draws = torch.rand(count, 3, generator=generator) * 2 - 1  # uniform in [-1, 1]
+    angle = torch.deg2rad(draws[:, 0] * max_rotation)
+    shift = draws[:, 1:] * max_shift * 2 / size  # pixels -> affine_grid's [-1, 1] units
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    ).to(images)  # (B, 2, 3)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    # Shift to [0, 2] so that the zeros padding brought in at the border is background (-1).
+    moved = F.grid_sample(images + 1, grid, mode="bilinear", align_corners=False)
+    return moved - 1
+
+
 def train_digit_classifier(
     images_float: Any,
     labels: Any,
@@ -144,14 +183,18 @@ def train_digit_classifier(
     config: DigitClassifierConfig | None = None,
     device: str | torch.device = "cpu",
     on_step: Callable[[int, float], None] | None = None,
+    max_shift: float = 0.0,
+    max_rotation: float = 0.0,
 ) -> DigitClassifier:
     """Train a :class:`DigitClassifier` with Adam and cross-entropy; same seed → same weights.
 
     ``images_float`` is (N, 1, H, W) in [-1, 1], ``labels`` (N,) integers. Batches walk through a
     seeded permutation of the data, one epoch after another; the learning rate decays from ``lr``
-    to 0 along a cosine over ``steps``. ``on_step(step, loss)`` is called
-    after every step. The model comes back in eval mode. 936 steps (two MNIST epochs at batch
-    size 128) reached 98.98 % MNIST test accuracy in our check (constant lr 1e-3: 98.35 %).
+    to 0 along a cosine over ``steps``. With ``max_shift`` (pixels) or ``max_rotation`` (degrees)
+    above 0, every training image is randomly shifted and rotated by up to that much (seeded).
+    ``on_step(step, loss)`` is called after every step. The model comes back in eval mode.
+    936 steps (two MNIST epochs at batch size 128) reached 98.98 % MNIST test accuracy in our
+    check (constant lr 1e-3: 98.35 %).
 
     Example:
         >>> x, y = torch.rand(64, 1, 28, 28) * 2 - 1, torch.randint(0, 10, (64,))
@@ -161,6 +204,10 @@ def train_digit_classifier(
     labels = torch.as_tensor(labels).long().reshape(-1)
     if steps < 1 or batch_size < 1:
         raise GankitError(f"steps and batch_size must be at least 1, got {steps} and {batch_size}")
+    if not (max_shift >= 0 and max_rotation >= 0):  # also refuses NaN
+        raise GankitError(
+            f"max_shift and max_rotation must be >= 0, got {max_shift} and {max_rotation}"
+        )
     if len(images) == 0 or len(images) != len(labels):
         raise GankitError(
             f"train_digit_classifier needs as many labels as images, got {len(images)} images "
@@ -180,6 +227,8 @@ def train_digit_classifier(
         images = torch.cat([model.prepare(chunk) for chunk in images.split(4096)])
     labels = labels.to(images.device)
     order_rng = torch.Generator().manual_seed(seed)
+    augment_rng = torch.Generator().manual_seed(seed + 1)
+    augment = max_shift > 0 or max_rotation > 0
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     # Cosine decay to 0 over the run lets a high peak rate (3e-3) learn fast and the last steps
     # refine: two MNIST epochs gave 98.98 % test accuracy, against 98.35 % at a constant 1e-3.
@@ -197,7 +246,10 @@ def train_digit_classifier(
             position = 0
         batch = order[position : position + batch_size].to(images.device)
         position += batch_size
-        loss = F.cross_entropy(model(images[batch]), labels[batch])  # already 28 px: no resize
+        batch_images = images[batch]  # already 28 px: no resize
+        if augment:
+            batch_images = _shift_and_rotate(batch_images, augment_rng, max_shift, max_rotation)
+        loss = F.cross_entropy(model(batch_images), labels[batch])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

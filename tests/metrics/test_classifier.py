@@ -144,3 +144,95 @@ def test_extractor_registry(trained, digits, tmp_path):
         build_extractor("no-such-extractor")
     with pytest.raises(GankitError, match="path="):
         build_extractor("digit-classifier")
+
+
+def test_deeper_batch_norm_config_round_trips(digits, tmp_path):
+    config = DigitClassifierConfig(
+        channels=(8, 16), feature_dim=32, convs_per_block=2, batch_norm=True
+    )
+    images, labels = digits
+    model = train_digit_classifier(
+        images[:96], labels[:96], steps=3, seed=0, batch_size=32, config=config
+    )
+    convolutions = [m for m in model.conv if isinstance(m, torch.nn.Conv2d)]
+    norms = [m for m in model.conv if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(convolutions) == 4 and len(norms) == 4
+    save_classifier(model, tmp_path / "clf")
+    loaded = load_classifier(tmp_path / "clf")
+    assert loaded.config == config
+    with torch.no_grad():  # eval mode: the batch-norm running statistics were saved too
+        assert torch.equal(loaded(images[:16]), model(images[:16]))
+
+
+def test_default_layout_keeps_saved_weight_names():
+    # Judges cached before deeper blocks existed name their convolutions conv.0 and conv.3.
+    names = set(DigitClassifier().state_dict())
+    assert {n.rsplit(".", 1)[0] for n in names} == {"conv.0", "conv.3", "fc", "head"}
+
+
+def test_bad_classifier_options_are_refused(digits):
+    with pytest.raises(GankitError, match="convs_per_block"):
+        DigitClassifierConfig(convs_per_block=0)
+    images, labels = digits
+    for options in ({"max_shift": -1.0}, {"max_rotation": float("nan")}):
+        with pytest.raises(GankitError, match="max_shift and max_rotation"):
+            train_digit_classifier(images[:8], labels[:8], steps=1, seed=0, **options)
+
+
+def _centroid(images):
+    """(B, 2) centre of mass (row, column) of (B, 1, H, W) images in [-1, 1] on background -1."""
+    mass = (images[:, 0] + 1).double()
+    rows = torch.arange(images.shape[-2], dtype=mass.dtype)[:, None]
+    cols = torch.arange(images.shape[-1], dtype=mass.dtype)[None, :]
+    total = mass.sum((1, 2))
+    return torch.stack([(mass * rows).sum((1, 2)) / total, (mass * cols).sum((1, 2)) / total], 1)
+
+
+def _blobs(count):
+    """``count`` copies of a Gaussian blob off the centre of a 28 x 28 background."""
+    grid = torch.arange(28, dtype=torch.float32)
+    blob = torch.exp(-((grid[:, None] - 9.0) ** 2 + (grid[None, :] - 17.0) ** 2) / 4.0)
+    return (blob * 2 - 1).expand(count, 1, 28, 28).clone()
+
+
+def test_augmentation_shifts_by_the_drawn_amount():
+    from gankit.metrics.classifier import _shift_and_rotate
+
+    images = _blobs(16)
+    moved = _shift_and_rotate(images, torch.Generator().manual_seed(3), 2.0, 0.0)
+    draws = torch.rand(16, 3, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    shift_xy = draws[:, 1:].double() * 2.0  # (column, row) in pixels; content moves against it
+    offset = _centroid(moved) - _centroid(images)
+    assert torch.allclose(offset, -shift_xy.flip(1), atol=1e-3)
+    assert shift_xy.abs().max() > 1.0  # the draws really span the range
+    assert moved.min() >= -1 - 1e-6  # new border pixels are background, not black below -1
+
+
+def test_augmentation_rotates_about_the_centre_by_at_most_the_limit():
+    from gankit.metrics.classifier import _shift_and_rotate
+
+    images = _blobs(16)
+    moved = _shift_and_rotate(images, torch.Generator().manual_seed(5), 0.0, 10.0)
+    centre = 13.5
+    before, after = _centroid(images) - centre, _centroid(moved) - centre
+    assert torch.allclose(after.norm(dim=1), before.norm(dim=1), atol=0.05)
+    turned = torch.rad2deg(
+        torch.atan2(after[:, 0], after[:, 1]) - torch.atan2(before[:, 0], before[:, 1])
+    )
+    draws = torch.rand(16, 3, generator=torch.Generator().manual_seed(5)) * 2 - 1
+    assert torch.allclose(turned.abs(), (draws[:, 0] * 10.0).abs().double(), atol=0.2)
+    assert turned.abs().max() > 5.0
+
+
+def test_augmented_training_is_deterministic_and_differs_from_plain(digits):
+    images, labels = digits
+
+    def weights(**options):
+        model = train_digit_classifier(
+            images[:96], labels[:96], steps=4, seed=1, batch_size=32, config=SMALL, **options
+        )
+        return model.state_dict()["fc.weight"]
+
+    augmented = weights(max_shift=2, max_rotation=10)
+    assert torch.equal(augmented, weights(max_shift=2, max_rotation=10))
+    assert not torch.equal(augmented, weights())
