@@ -76,7 +76,8 @@ def test_mode_probe_counts_modes_with_a_given_labeller_and_judges_coverage():
     hit, entropy = _mode_histogram(torch.tensor([0, 0, 1, 1, -1]))
     assert hit == 2 and entropy == pytest.approx(math.log(2))
     assert _mode_histogram(torch.tensor([-1, -1])) == (0, 0.0)
-    monitor = HealthMonitor(HealthConfig(mode_warmup_steps=100), echo=False)
+    # One record is enough here (mode_drop_records=1): this test is about the coverage threshold.
+    monitor = HealthMonitor(HealthConfig(mode_warmup_steps=100, mode_drop_records=1), echo=False)
     probe = {"modes_real": 25}
     early = {"step": 50, "modes_hit": 10, "mode_coverage": 0.4, **probe}
     assert "mode_dropping" not in monitor.judge(early)  # still finding the modes
@@ -87,6 +88,28 @@ def test_mode_probe_counts_modes_with_a_given_labeller_and_judges_coverage():
     assert message.startswith("G's probe samples land on 22 of the 25 modes")
     with pytest.raises(GankitError, match="mode_drop must be in"):
         HealthConfig(mode_drop=1.0)
+
+
+def test_mode_dropping_ignores_a_one_record_dip_and_fires_on_a_sustained_drop():
+    monitor = HealthMonitor(HealthConfig(mode_warmup_steps=100), echo=False)
+    full = {"modes_hit": 8, "modes_real": 8, "mode_coverage": 1.0}
+    dip = {"modes_hit": 7, "modes_real": 8, "mode_coverage": 0.875}
+    records = [full, dip, full, dip, dip, dip, full]
+    judged = [monitor.judge({"step": 100 * (i + 1), **r}) for i, r in enumerate(records)]
+    dropping = ["mode_dropping" in alarms for alarms in judged]
+    # The lone dip at step 200 stays quiet; the drop from step 400 fires from its 2nd record on.
+    assert dropping == [False, False, False, False, True, True, False]
+    assert monitor.fired == {"mode_dropping": 1}
+    # A dip whose first record falls in the warm-up does not count towards the streak.
+    late = HealthMonitor(HealthConfig(mode_warmup_steps=200), echo=False)
+    assert not late.judge({"step": 100, **dip}) and not late.judge({"step": 200, **dip})
+    assert "mode_dropping" in late.judge({"step": 300, **dip})
+    three = HealthMonitor(HealthConfig(mode_warmup_steps=0, mode_drop_records=3), echo=False)
+    assert [bool(three.judge({"step": s, **dip})) for s in (1, 2, 3)] == [False, False, True]
+    with pytest.raises(GankitError, match="mode_drop_records .* cannot exceed history"):
+        HealthConfig(mode_drop_records=30)
+    with pytest.raises(GankitError, match="mode_drop_records must be >= 1"):
+        HealthConfig(mode_drop_records=0)
 
 
 def _monitor_with_history(values):
