@@ -11,9 +11,11 @@ labels were never used) and scored by the MNIST judge classifier of bench/mnist_
 - FD to MNIST ↓: Fréchet distance to the 10,000 MNIST test digits in the judge's features.
 
 The baseline row is the identity mapping (the enlarged digits as they are), scored the same way.
+Contenders differ in the weight of the structure-consistency term (``--structure-weights``; 0 is
+plain CycleGAN); they train side by side, one CPU thread each, for the same number of steps.
 
-    python bench/translate_digits.py                          # the recorded benchmark
-    python bench/translate_digits.py --steps 20 --no-record   # a quick look
+    python bench/translate_digits.py --steps 1500 --structure-weights 0 2 8   # recorded
+    python bench/translate_digits.py --steps 20 --no-record                  # a quick look
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,30 +54,17 @@ def _saved_steps(run_dir: Path) -> int:
     return int(step_dir.name.split("-")[1]) if step_dir is not None else 0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--max-seconds", type=float, default=600)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-record", action="store_true")
-    parser.add_argument(
-        "--resume", action="store_true", help="continue the previous run of this seed"
-    )
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    started = time.perf_counter()
-    mnist = default_data_root() / "mnist"
-    judge_dir = ROOT / "bench" / "out" / "mnist_wallclock" / "judge"
-    judge = load_or_train_judge(mnist, judge_dir)
+def _run_dir(seed: int, weight: float) -> Path:
+    return OUT / f"seed{seed}-structure{weight:g}"
 
+
+def train_contender(args: argparse.Namespace, weight: float) -> None:
+    """Train (or continue) one CycleGAN with structure weight ``weight``; print its history."""
+    torch.set_num_threads(1)
     data = digits_mnist("train")
-    run_dir = OUT / f"seed{args.seed}"
-    load_before = os.getloadavg()[0]
+    run_dir = _run_dir(args.seed, weight)
     if args.resume:
-        # Continue the previous run of this seed (bit-identical to a longer uninterrupted one).
+        # Continue the previous run (bit-identical to a longer uninterrupted one).
         model = load(run_dir)
         start_step = _saved_steps(run_dir)
         model.fit(
@@ -86,58 +76,115 @@ def main() -> None:
             shutil.rmtree(run_dir)
         start_step = 0
         model = CycleGAN(
-            model=MODEL, batch_size=args.batch_size, seed=args.seed, checkpoint_every=10**6
+            model={**MODEL, "structure_weight": weight},
+            batch_size=args.batch_size,
+            seed=args.seed,
+            checkpoint_every=10**6,
         )
         model.fit(data, steps=args.steps, out=run_dir, quiet=True, max_seconds=args.max_seconds)
-    load_after = os.getloadavg()[0]
-    print(json.dumps(model.history), flush=True)
+    print(json.dumps({**model.history, "start_step": start_step}), flush=True)
 
+
+def launch(args: argparse.Namespace) -> dict[float, dict]:
+    """All contenders at once, one thread each; returns weight -> training history."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    argv = [sys.executable, __file__, "--steps", str(args.steps), "--max-seconds",
+            str(args.max_seconds), "--batch-size", str(args.batch_size), "--seed",
+            str(args.seed)] + (["--resume"] if args.resume else [])  # fmt: skip
+    running = {
+        weight: subprocess.Popen(
+            [*argv, "--contender", str(weight)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        for weight in args.structure_weights
+    }
+    histories = {}
+    for weight, process in running.items():
+        stdout, _ = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"contender structure_weight={weight:g} failed")
+        histories[weight] = json.loads(stdout.strip().splitlines()[-1])
+    return histories
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--max-seconds", type=float, default=3600, help="safety cap per model")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--structure-weights", type=float, nargs="+", default=[0.0, 2.0, 8.0])
+    parser.add_argument("--contender", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--no-record", action="store_true")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the previous runs of this seed"
+    )
+    args = parser.parse_args()
+    if args.contender is not None:
+        train_contender(args, args.contender)
+        return
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    mnist = default_data_root() / "mnist"
+    judge_dir = ROOT / "bench" / "out" / "mnist_wallclock" / "judge"
+    judge = load_or_train_judge(mnist, judge_dir)
+
+    load_before = os.getloadavg()[0]
+    histories = launch(args)
+    load_after = os.getloadavg()[0]
+    models = {weight: load(_run_dir(args.seed, weight)) for weight in args.structure_weights}
+
+    data = digits_mnist("train")
     test = load_mnist(mnist, "test", 32)
     digits, labels = data.domain_a, data.labels_a
     with torch.no_grad():
         real_features = judge.features(test.batch(torch.arange(len(test))))
-    outputs = {
-        "identity (enlarged digits as they are)": digits,
-        "CycleGAN A -> B": model.apply(digits, direction="AB"),
-    }
+    outputs = {"identity (enlarged digits as they are)": digits}
+    for weight, model in models.items():
+        name = f"CycleGAN, structure weight {weight:g}" + (" (plain)" if weight == 0 else "")
+        outputs[name] = model.apply(digits, direction="AB")
     rows = [
-        "| mapping | class preservation ↑ | FD to MNIST test ↓ |",
-        "|---|---:|---:|",
+        "| mapping | class preservation ↑ | FD to MNIST test ↓ | steps | s |",
+        "|---|---:|---:|---:|---:|",
     ]
+    trained = dict(zip(list(outputs)[1:], histories.values(), strict=True))
     for name, images in outputs.items():
         x = images.float() / 127.5 - 1
         with torch.no_grad():
             accuracy = (judge(x).argmax(1) == labels).float().mean().item()
             fd = frechet_distance(real_features, judge.features(x))
-        rows.append(f"| {name} | {accuracy:.4f} | {fd:.2f} |")
+        history = trained.get(name)
+        steps = f"{history['steps']} | {history['seconds_this_run']:.0f}" if history else "– | –"
+        rows.append(f"| {name} | {accuracy:.4f} | {fd:.2f} | {steps} |")
     table = "\n".join(rows)
     print(table)
-    # Two rows per block: 16 digits, their translations; then 16 MNIST digits and G_BA of them.
-    back = model.apply(data.domain_b[:16], direction="BA")
-    grid = torch.cat([digits[:16], outputs["CycleGAN A -> B"][:16], data.domain_b[:16], back])
-    image = IMG / f"translate-digits-{args.max_seconds:.0f}s.png"
+    # Rows: 16 digits, then each contender's translations of them.
+    grid = torch.cat([images[:16] for images in outputs.values()])
+    folder = OUT if args.no_record else IMG
+    image = folder / f"translate-digits-{args.steps}steps.png"
     save_image_grid(grid, image, nrow=16)
     print(f"wrote {image}")
     if not args.no_record:
-        history = model.history
         judge_hash = file_sha256(judge_dir / "classifier.safetensors")[:16]
+        resumed = sorted({h["start_step"] for h in histories.values()})
         body = (
             f"CycleGAN preset `default` with model {MODEL}, batch {args.batch_size}, seed "
-            f"{args.seed}: {history['steps']} steps, {history['steps_this_run']} of them in this "
-            f"run ({'resumed at step ' + str(start_step) + ', ' if args.resume else ''}"
-            f"{history['seconds_this_run']:.0f} s on one "
-            f"CPU thread; budget {args.steps} steps or {args.max_seconds:.0f} s; load average "
-            f"{load_before:.1f} before, {load_after:.1f} after). Domain A: the 1,797 scikit-learn "
-            f"digits enlarged to 32 px; domain B: the 60,000 MNIST training digits at 32 px; no "
-            f"labels or pairs are used in training. All 1,797 digits are translated A -> B and "
-            f"judged by the MNIST classifier of bench/mnist_wallclock.py (sha256 "
-            f"{judge_hash}…): class preservation = its label equals the digit's own; FD = "
-            f"Fréchet distance to the 10,000 MNIST test digits in its features.\n\n{table}\n\n"
-            f"[{image.name}](img/{image.name}): rows 1-2 digits and G_AB of them, "
-            f"rows 3-4 MNIST digits and G_BA of them.\n"
+            f"{args.seed}; {len(models)} contenders differing only in `structure_weight` "
+            f"(0 = plain CycleGAN), trained side by side, one CPU thread each, for "
+            f"{args.steps} steps (cap {args.max_seconds:.0f} s"
+            f"{'; resumed at step ' + str(resumed) if args.resume else ''}; load average "
+            f"{load_before:.1f} before, {load_after:.1f} after). Domain A: the 1,797 "
+            f"scikit-learn digits enlarged to 32 px; domain B: the 60,000 MNIST training digits "
+            f"at 32 px; no labels or pairs are used in training. All 1,797 digits are "
+            f"translated A -> B and judged by the MNIST classifier of bench/mnist_wallclock.py "
+            f"(sha256 {judge_hash}…): class preservation = its label equals the digit's own; "
+            f"FD = Fréchet distance to the 10,000 MNIST test digits in its features.\n\n"
+            f"{table}\n\n[{image.name}](img/{image.name}): row 1 the digits, then one row per "
+            f"table line below the identity, in order.\n"
         )
         append_section(
-            "Unpaired translation: scikit-learn digits -> MNIST (CycleGAN)",
+            "Unpaired translation: scikit-learn digits -> MNIST (CycleGAN, structure term)",
             body,
             time.perf_counter() - started,
         )

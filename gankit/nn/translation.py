@@ -108,12 +108,31 @@ class CycleGANConfig:
     cycle_weight: float = 10.0  # lambda of the cycle loss (per direction, as in the paper)
     identity_weight: float = 0.5  # times cycle_weight; needs channels_a == channels_b
     pool_size: int = 50  # history of fakes shown to D (Shrivastava et al. 2017); 0 = none
+    # Structure consistency (gankit.tasks.translate.structure_map): each translation must keep
+    # its source's low-frequency shape, compared at structure_size^2 pixels after removing
+    # brightness and contrast and, with structure_align, position and scale (ink moments).
+    structure_weight: float = 0.0
+    structure_size: int = 8
+    structure_align: bool = True
 
     def __post_init__(self) -> None:
         self.unet("AB"), self.unet("BA"), self.patchgan("A")  # validates the fields
-        _check_weights(self, ("cycle_weight", "identity_weight"))
+        _check_weights(self, ("cycle_weight", "identity_weight", "structure_weight"))
         if not isinstance(self.pool_size, int) or self.pool_size < 0:
             raise GankitError(f"cyclegan pool_size must be an integer >= 0, got {self.pool_size!r}")
+        if (
+            isinstance(self.structure_size, bool)
+            or not isinstance(self.structure_size, int)
+            or not 2 <= self.structure_size <= self.resolution
+        ):
+            raise GankitError(
+                f"cyclegan structure_size must be an integer from 2 to the resolution "
+                f"({self.resolution}), got {self.structure_size!r}"
+            )
+        if not isinstance(self.structure_align, bool):
+            raise GankitError(
+                f"cyclegan structure_align must be true or false, got {self.structure_align!r}"
+            )
         if self.identity_weight > 0 and self.channels_a != self.channels_b:
             raise GankitError(
                 f"the identity loss compares G_AB(b) with b, so it needs channels_a == "

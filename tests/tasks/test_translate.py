@@ -13,7 +13,7 @@ from gankit.data import load_digits
 from gankit.data.paired import PairedData, UnpairedData, canny_edges
 from gankit.io import load_tensors
 from gankit.nn import TRANSLATORS, config_from_dict
-from gankit.tasks.translate import ImagePool
+from gankit.tasks.translate import ImagePool, structure_map
 from gankit.train.engine import state_tensors
 
 TINY = {"width": 4, "d_width": 4, "depth": 4, "d_layers": 1}  # 16-px images, 16x16 patches
@@ -116,6 +116,65 @@ def test_cyclegan_resume_is_bit_identical_including_the_pool(two_domains, tmp_pa
             assert torch.equal(value, resumed[name][key]), (name, key)
     pool = straight["objective.safetensors"]
     assert pool["pool_A.count"] == 6 and pool["pool_A.images"].abs().sum() > 0
+
+
+def _frames(*boxes):
+    """Dark 32-px images with one bright rectangle each: (top, bottom, left, right)."""
+    images = -torch.ones(len(boxes), 1, 32, 32)
+    for image, (top, bottom, left, right) in zip(images, boxes, strict=True):
+        image[:, top:bottom, left:right] = 1.0
+    return images
+
+
+def test_structure_map_ignores_position_scale_and_contrast_but_not_shape():
+    upright = _frames((12, 20, 14, 18))
+    moved_bigger_fainter = _frames((2, 26, 3, 15)) * 0.5 - 0.5  # x3, shifted, half as bright
+    lying = _frames((14, 18, 12, 20))
+    maps = structure_map(torch.cat([upright, moved_bigger_fainter, lying]))
+    assert maps.shape == (3, 1, 8, 8)
+    assert torch.allclose(maps.flatten(1).norm(dim=1), torch.ones(3))
+    same = (maps[0] * maps[1]).sum()
+    other = (maps[0] * maps[2]).sum()
+    assert same > 0.98 and other < 0.5
+    # Without alignment a moved bar no longer matches itself.
+    unaligned = structure_map(torch.cat([upright, moved_bigger_fainter]), align=False)
+    assert (unaligned[0] * unaligned[1]).sum() < 0.5
+    # Colour images: the channel mean is what counts.
+    assert torch.allclose(structure_map(upright.expand(-1, 3, -1, -1)), maps[:1], atol=1e-6)
+
+
+def test_structure_map_gradient_is_finite_on_blank_images():
+    blank = torch.full((2, 1, 16, 16), -1.0, requires_grad=True)
+    structure_map(blank, size=4).sum().backward()
+    assert torch.isfinite(blank.grad).all()
+
+
+def test_cyclegan_structure_term_is_logged_saved_and_validated(two_domains, tmp_path):
+    options = {**TRAIN, "health": False, "seed": 3}
+    with_term = CycleGAN(model={**TINY, "structure_weight": 4.0, "structure_size": 4}, **options)
+    with_term.fit(two_domains, steps=2, out=tmp_path / "with", quiet=True)
+    assert _stats(tmp_path / "with")[-1]["g_structure"] > 0
+    CycleGAN(model=TINY, **options).fit(two_domains, steps=2, out=tmp_path / "plain", quiet=True)
+    assert "g_structure" not in _stats(tmp_path / "plain")[-1]
+    assert load(tmp_path / "with").model_config["structure_weight"] == 4.0
+    with pytest.raises(GankitError, match="structure_size must be an integer from 2"):
+        config_from_dict("cyclegan", {"structure_size": 1}, TRANSLATORS)
+    with pytest.raises(GankitError, match="structure_weight must be a finite number"):
+        config_from_dict("cyclegan", {"structure_weight": -1}, TRANSLATORS)
+    with pytest.raises(GankitError, match="structure_align must be true or false"):
+        config_from_dict("cyclegan", {"structure_align": "yes"}, TRANSLATORS)
+
+
+def test_structure_distance_accepts_restyling_and_rejects_reshaping():
+    from gankit.nn.translation import CycleGANConfig
+    from gankit.tasks.translate import CycleObjective
+
+    objective = CycleObjective(CycleGANConfig(structure_weight=1.0), "least-squares", seed=0)
+    source = _frames((4, 28, 10, 22))
+    restyled = _frames((10, 22, 13, 19)) * 0.8  # smaller, centred, dimmer: MNIST-like framing
+    reshaped = _frames((13, 19, 4, 28))  # the same ink, lying down
+    assert objective._structure_distance(restyled, source) < 0.05
+    assert objective._structure_distance(reshaped, source) > 1.0
 
 
 def test_image_pool_fills_then_swaps_and_its_state_replays():
