@@ -1,19 +1,20 @@
-"""Class-conditional MNIST at equal wall-clock: conditional vs. unconditional vs. AC-GAN.
+"""Class-conditional MNIST at an equal budget: conditional vs. unconditional vs. AC-GAN.
 
 The contenders are run by ``bench/mnist_wallclock.py``'s machinery: all train *at the same time*,
-one CPU thread each, for the same number of seconds, then each writes 10,000 samples at 28x28. A
-class-conditional model, sampled without explicit labels, draws the balanced cycle of classes
-0, 1, ..., 9, 0, ... (``ImageGAN.sample``'s documented default), so sample ``i`` was asked to
-be digit ``i % 10``. The same judge as mnist_wallclock (an MNIST classifier trained once, two
-epochs, seed 0; reused from its cache) scores:
+one CPU thread each, for the same number of steps (``--steps``) or seconds (``--seconds``), then
+each writes 10,000 samples at 28x28. A class-conditional model, sampled without explicit labels,
+draws the balanced cycle of classes 0, 1, ..., 9, 0, ... (``ImageGAN.sample``'s documented
+default), so sample ``i`` was asked to be digit ``i % 10``. One MNIST judge (by default the
+``strong`` recipe of mnist_wallclock's ``JUDGES``, ~99.5 % on real test digits, trained once and
+cached under bench/out/judges/ keyed by its recipe) scores:
 
 - **accuracy**: how often the judge reads the requested digit, overall and per class (goal: 99 %);
 - **FD** on the judge's penultimate features against the 10,000 MNIST test images, and per class
   against the test images of that class (an unconditional model's samples are grouped by the
   class the judge reads, since nothing was requested).
 
-    python bench/mnist_conditional.py --seconds 540                  # the recorded benchmark
-    python bench/mnist_conditional.py --seconds 60 --n 1000 --no-record
+    python bench/mnist_conditional.py --steps 5500                   # the recorded benchmark
+    python bench/mnist_conditional.py --steps 20 --n 1000 --no-record
 """
 
 from __future__ import annotations
@@ -30,11 +31,18 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _record import ROOT, append_section  # noqa: E402
-from mnist_wallclock import launch_all, load_or_train_judge  # noqa: E402
+from mnist_wallclock import (  # noqa: E402
+    JUDGES,
+    add_steps_option,
+    budget,
+    judge_dir_for,
+    judge_note,
+    launch_all,
+    load_or_train_judge,
+)
 
 from gankit.data import default_data_root, load_mnist  # noqa: E402
 from gankit.metrics import frechet_distance, mode_coverage  # noqa: E402
-from gankit.metrics.classifier import file_sha256  # noqa: E402
 from gankit.viz import save_image_grid  # noqa: E402
 
 UNCONDITIONAL = "default"
@@ -90,21 +98,20 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=540)
+    add_steps_option(parser)
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--gankit", nargs="*", default=list(CONTENDERS), help="contenders")
     parser.add_argument("--no-record", action="store_true", help="print only; no docs")
     parser.add_argument("--out", default="bench/out/mnist_conditional")
-    parser.add_argument(
-        "--judge", default="bench/out/mnist_wallclock/judge", help="judge cache (shared)"
-    )
+    parser.add_argument("--judge", default="strong", choices=JUDGES, help="judge recipe")
     args = parser.parse_args()
     args.no_peers = True  # launch_all's switch: only gankit contenders here
     started = time.perf_counter()
     mnist = default_data_root() / "mnist"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    judge_dir = Path(args.judge)
-    judge = load_or_train_judge(mnist, judge_dir)
+    judge_dir = judge_dir_for(args.judge)
+    judge = load_or_train_judge(mnist, judge_dir, args.judge)
     load_before = os.getloadavg()[0]
     results = launch_all(args, mnist, out)
     load_after = os.getloadavg()[0]
@@ -161,14 +168,12 @@ def main() -> None:
         target = images_dir / f"mnist-cond-{CONTENDERS.get(spec, index)}.png"
         shutil.copyfile(npy.with_suffix(".png"), target)
         pictures.append(f"{name} ![]({target.relative_to(ROOT / 'docs').as_posix()})")
-    judge_hash = file_sha256(judge_dir / "classifier.safetensors")[:16]
     body = (
-        f"{len(results)} contenders trained concurrently for {args.seconds:.0f} s each, one CPU "
+        f"{len(results)} contenders trained concurrently for {budget(args)} each, one CPU "
         f"thread each (OMP_NUM_THREADS=1; load average {load_before:.1f} before, "
         f"{load_after:.1f} after), through `bench/mnist_wallclock.py`'s launcher; {args.n} "
         "samples each. Conditional samples are the balanced cycle 0..9 (sample i asks for digit "
-        "i % 10). Judge: the MNIST classifier of the wall-clock benchmark (936 steps, seed 0, "
-        f"weights sha256 {judge_hash}…). Accuracy = share of samples the judge reads as the "
+        f"i % 10). {judge_note(judge_dir)} Accuracy = share of samples the judge reads as the "
         "requested digit. FD on the judge's 128-d penultimate features against the 10,000 MNIST "
         "test images; per class against that class's test images (unconditional samples grouped "
         "by the judge's reading).\n\n"
@@ -180,7 +185,8 @@ def main() -> None:
         + " ".join(pictures)
         + "\n"
     )
-    title = f"Class-conditional MNIST at equal wall-clock ({args.seconds:.0f} s per contender)"
+    equal = "steps" if args.steps else "wall-clock"
+    title = f"Class-conditional MNIST at equal {equal} ({budget(args)} per contender)"
     append_section(title, body, time.perf_counter() - started)
 
 
