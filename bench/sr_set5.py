@@ -6,20 +6,22 @@ bits; outputs are quantised to 8 bits; PSNR and SSIM are computed on the BT.601 
 4-pixel border cropped (``gankit.metrics.image_quality``, checked against scikit-image). The
 bicubic baseline is computed in the same run with the same resampling.
 
-Training (CPU, wall-clock budgets): the ``psnr`` preset (L1 only) for ``--psnr-minutes`` on
-patches of the photographs installed packages ship (``gankit.data.superres.TRAINING_IMAGES``;
-Set5/Set14 are never trained on), then the ``esrgan`` recipe's GAN phase (L1 + D-feature
-perceptual + relativistic adversarial loss) for ``--gan-minutes``, started from the PSNR model
-as in ESRGAN. Side-by-side crops go to ``docs/img/sr-*.png``.
+Training (CPU, step budgets, so that a shared machine's load changes the time, not the
+result): the ``psnr`` preset (L1 only) for ``--psnr-steps`` on patches of the photographs
+installed packages ship (``gankit.data.superres.TRAINING_IMAGES``; Set5/Set14 are never trained
+on), then the ``esrgan`` recipe's GAN phase (L1 + D-feature perceptual + relativistic
+adversarial loss) for ``--gan-steps``, started from the PSNR model as in ESRGAN. ``--max-minutes``
+caps each phase as a safety net only. Side-by-side crops go to ``docs/img/sr-*-x4-*.png``.
 
-    nohup python bench/sr_set5.py > bench/out/sr_set5/log.txt 2>&1 &      # ~30 min on 1 thread
-    python bench/sr_set5.py --psnr-minutes 1 --gan-minutes 1 --no-record   # a quick look
+    nohup python bench/sr_set5.py > /tmp/sr_set5.log 2>&1 &                   # the recorded run
+    python bench/sr_set5.py --psnr-steps 20 --gan-steps 10 --no-record        # a quick look
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -31,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _record import ROOT, append_section  # noqa: E402
 
 from gankit.data.superres import (  # noqa: E402
+    TRAINING_IMAGES,
     bicubic_upscale,
     degrade,
     load_benchmark,
@@ -53,8 +56,6 @@ def train(args: argparse.Namespace) -> tuple[SuperResolution, SuperResolution]:
     psnr_dir, gan_dir = OUT / "psnr", OUT / "gan"
     for path in (psnr_dir, gan_dir):
         shutil.rmtree(path, ignore_errors=True)
-    # With --psnr-schedule cosine, lr decays over --psnr-steps (~50 steps/min were measured on
-    # the shared 2-core machine); the wall-clock budget caps the run either way.
     psnr = SuperResolution(
         "psnr",
         scale=SCALE,
@@ -63,18 +64,18 @@ def train(args: argparse.Namespace) -> tuple[SuperResolution, SuperResolution]:
         lr_schedule=args.psnr_schedule,
         **common,
     )
-    psnr.fit("photos", out=psnr_dir, quiet=True, max_seconds=args.psnr_minutes * 60)
+    psnr.fit("photos", out=psnr_dir, quiet=True, max_seconds=args.max_minutes * 60)
     print(f"psnr model: {psnr.history}", flush=True)
     gan = SuperResolution(
         "esrgan",
         scale=SCALE,
         model={**model, "pretrain_steps": 0},
-        steps=100_000,
+        steps=args.gan_steps,
         lr_g=args.gan_lr,
         lr_d=args.gan_lr,
         **common,
     ).start_from(psnr_dir)
-    gan.fit("photos", out=gan_dir, quiet=True, max_seconds=args.gan_minutes * 60)
+    gan.fit("photos", out=gan_dir, quiet=True, max_seconds=args.max_minutes * 60)
     print(f"gan model: {gan.history}", flush=True)
     return psnr, gan
 
@@ -106,7 +107,7 @@ def evaluate(models: dict[str, SuperResolution]) -> tuple[dict, dict]:
     return table, outputs
 
 
-def save_crops(outputs: dict) -> list[Path]:
+def save_crops(outputs: dict, folder: Path, tag: str) -> list[Path]:
     paths = []
     for bench, name, top, left, size in CROPS:
         row = [
@@ -117,7 +118,7 @@ def save_crops(outputs: dict) -> list[Path]:
         ]
         # Each crop enlarged x2 (nearest) so single pixels stay visible in the docs.
         big = torch.stack(row).repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
-        path = IMG / f"sr-{name}-x4.png"
+        path = folder / f"sr-{name}-x4-{tag}.png"
         save_image_grid(big, path, nrow=len(row))
         paths.append(path)
     return paths
@@ -125,10 +126,10 @@ def save_crops(outputs: dict) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--psnr-minutes", type=float, default=15.0)
-    parser.add_argument("--psnr-steps", type=int, default=100_000, help="step cap / lr horizon")
-    parser.add_argument("--psnr-schedule", default="constant", choices=("constant", "cosine"))
-    parser.add_argument("--gan-minutes", type=float, default=12.0)
+    parser.add_argument("--psnr-steps", type=int, default=2500)
+    parser.add_argument("--psnr-schedule", default="cosine", choices=("constant", "cosine"))
+    parser.add_argument("--gan-steps", type=int, default=600)
+    parser.add_argument("--max-minutes", type=float, default=60.0, help="safety cap per phase")
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--blocks", type=int, default=2)
     parser.add_argument("--gan-lr", type=float, default=1e-4)
@@ -137,10 +138,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     psnr, gan = train(args)
     models = {"PSNR model (L1)": psnr, "GAN model (ESRGAN recipe)": gan}
     table, outputs = evaluate(models)
-    crops = save_crops(outputs)
+    tag = f"{args.psnr_steps}+{args.gan_steps}steps"
+    crops = save_crops(outputs, OUT if args.no_record else IMG, tag)
     wall = time.perf_counter() - started
 
     lines = [
@@ -154,6 +157,7 @@ def main() -> None:
     gains = {label: table["Set5"][label][0] - bicubic5 for label in models}
     gain_text = ", ".join(f"{label} {gain:+.2f} dB" for label, gain in gains.items())
     steps = {label: model.history["steps"] for label, model in models.items()}
+    seconds = {label: model.history["seconds_this_run"] for label, model in models.items()}
     body = "\n".join(
         [
             f"x4, border crop 4, Y channel (BT.601); gain over bicubic on Set5: {gain_text}. "
@@ -161,14 +165,16 @@ def main() -> None:
             "",
             *lines,
             "",
-            f"- CPU budget: {args.threads} thread(s); PSNR model {args.psnr_minutes:g} min "
-            f"({steps['PSNR model (L1)']} steps), GAN phase {args.gan_minutes:g} min "
-            f"({steps['GAN model (ESRGAN recipe)']} steps) started from the PSNR model; "
+            f"- CPU budget: {args.threads} thread(s); PSNR model {steps['PSNR model (L1)']} "
+            f"steps ({seconds['PSNR model (L1)']:.0f} s), GAN phase "
+            f"{steps['GAN model (ESRGAN recipe)']} steps "
+            f"({seconds['GAN model (ESRGAN recipe)']:.0f} s) started from the PSNR model; "
+            f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; "
             f"batch 16 HR patches of 96 px; RRDB G width {args.width}, {args.blocks} blocks, "
             f"pixel-shuffle x4, bicubic skip; Adam lr 1e-3 {args.psnr_schedule} "
             f"(PSNR, horizon {args.psnr_steps} steps), "
             f"constant {args.gan_lr:g} (GAN).",
-            "- Training data: patches of the 16 photographs/textures in "
+            f"- Training data: patches of the {len(TRAINING_IMAGES)} photographs/textures in "
             "`gankit.data.superres.TRAINING_IMAGES` (scikit-image, scikit-learn, matplotlib); "
             "Set5/Set14 only evaluated.",
             "- Crops (HR 96x96 regions, shown x2): bicubic | PSNR model | GAN model | ground "

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _parallel import run_side_by_side  # noqa: E402
 from _record import ROOT, append_section  # noqa: E402
 from mnist_wallclock import load_or_train_judge  # noqa: E402
 
@@ -87,23 +87,13 @@ def train_contender(args: argparse.Namespace, weight: float) -> None:
 
 def launch(args: argparse.Namespace) -> dict[float, dict]:
     """All contenders at once, one thread each; returns weight -> training history."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     argv = [sys.executable, __file__, "--steps", str(args.steps), "--max-seconds",
             str(args.max_seconds), "--batch-size", str(args.batch_size), "--seed",
             str(args.seed)] + (["--resume"] if args.resume else [])  # fmt: skip
-    running = {
-        weight: subprocess.Popen(
-            [*argv, "--contender", str(weight)], stdout=subprocess.PIPE, text=True, env=env
-        )
-        for weight in args.structure_weights
-    }
-    histories = {}
-    for weight, process in running.items():
-        stdout, _ = process.communicate()
-        if process.returncode != 0:
-            raise SystemExit(f"contender structure_weight={weight:g} failed")
-        histories[weight] = json.loads(stdout.strip().splitlines()[-1])
-    return histories
+    histories = run_side_by_side(
+        {str(weight): [*argv, "--contender", str(weight)] for weight in args.structure_weights}
+    )
+    return {weight: histories[str(weight)] for weight in args.structure_weights}
 
 
 def main() -> None:

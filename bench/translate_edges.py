@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _parallel import run_side_by_side  # noqa: E402
 from _record import ROOT, append_section  # noqa: E402
 from mnist_wallclock import load_or_train_judge  # noqa: E402
 
@@ -72,28 +72,14 @@ def train_one(preset: str, steps: int, seconds: float, batch_size: int, out: Pat
 
 
 def launch(args: argparse.Namespace) -> dict[str, tuple[Path, dict]]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    running = {}
+    commands = {}
     for name, preset in CONTENDERS.items():
-        run_dir = OUT / preset
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
+        shutil.rmtree(OUT / preset, ignore_errors=True)
         argv = [sys.executable, __file__, "--child", preset, "--steps", str(args.steps)]
         argv += ["--max-seconds", str(args.max_seconds), "--batch-size", str(args.batch_size)]
-        running[name] = (
-            run_dir,
-            subprocess.Popen(
-                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-            ),
-        )
-    results = {}
-    for name, (run_dir, process) in running.items():
-        stdout, stderr = process.communicate()
-        if process.returncode != 0:
-            raise SystemExit(f"{name} failed:\n{stderr[-3000:]}")
-        results[name] = (run_dir, json.loads(stdout.strip().splitlines()[-1]))
-        print(name, results[name][1], flush=True)
-    return results
+        commands[name] = argv
+    histories = run_side_by_side(commands)
+    return {name: (OUT / preset, histories[name]) for name, preset in CONTENDERS.items()}
 
 
 def main() -> None:

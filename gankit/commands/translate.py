@@ -125,8 +125,9 @@ def add_parser(sub: Any) -> None:
     train.add_argument(
         "--data",
         required=True,
-        help="pix2pix: mnist-edges, or a folder with A/ and B/ (matching names) or side-by-side "
-        "AB images; cyclegan: digits-mnist, or a folder with A/ and B/ (or trainA/ and trainB/)",
+        help="pix2pix: mnist-edges, photos-colour, or a folder with A/ and B/ (matching names) or "
+        "side-by-side AB images; cyclegan: digits-mnist, or a folder with A/ and B/ (or trainA/ "
+        "and trainB/)",
     )
     train.add_argument("--out", default=None, help="run directory (default: runs/TASK)")
     train.add_argument("--preset", default=None, help="see `gankit presets`")

@@ -12,7 +12,9 @@ uninterrupted one. ``batch(index)`` is deterministic (centre crop, no flip) for 
 Built-in real data (nothing downloads):
 
 - ``mnist-edges``: Canny edges of MNIST digits (A) -> the digits (B), 32 px;
-- ``digits-mnist``: scikit-learn's 8x8 digits enlarged to 32 px (A) and MNIST at 32 px (B).
+- ``digits-mnist``: scikit-learn's 8x8 digits enlarged to 32 px (A) and MNIST at 32 px (B);
+- ``photos-colour``: gray (A) -> colour (B) tiles of the colour photographs that scikit-image,
+  scikit-learn and matplotlib ship.
 
 Example:
     >>> import torch
@@ -443,6 +445,58 @@ def digits_mnist(split: str = "train", root: Path | None = None) -> UnpairedData
     return _unpaired(load_digits(32), _mnist(split, root), "digits-mnist", flip=False)
 
 
+# The colour photographs among gankit.data.superres.TRAINING_IMAGES (gray ones teach no colour).
+COLOUR_PHOTOS = (
+    "astronaut", "chelsea", "coffee", "rocket", "motorcycle", "china", "flower", "grace_hopper",
+)  # fmt: skip
+_TILES_PER_SIDE = 8  # photos are shrunk so their short side holds 8 tiles
+
+
+def photos_colour(split: str = "train", tile: int = 32) -> PairedData:
+    """Gray -> colour on tiles of the colour photographs installed packages ship.
+
+    A is the ITU-R 601 luma of a tile, B the RGB tile. Each photograph of :data:`COLOUR_PHOTOS`
+    is shrunk (antialiased) so its short side is ``8 * tile`` pixels, enough scene in one tile to
+    tell sky from skin. The bottom row of tiles of every photo is the ``"test"`` split (side by
+    side, no overlap); ``"train"`` tiles cover the rest with half-tile strides, and never reach
+    into the test rows.
+
+    Example:
+        >>> pairs = photos_colour("test")
+        >>> pairs.sources.shape[1:], pairs.targets.shape[1:]
+        (torch.Size([1, 32, 32]), torch.Size([3, 32, 32]))
+    """
+    from gankit.data.superres import training_images
+
+    if split not in ("train", "test"):
+        raise GankitError(f"photos-colour split must be 'train' or 'test', got {split!r}")
+    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 8:
+        raise GankitError(f"photos-colour tile must be an integer of at least 8 px, got {tile!r}")
+    tiles = []
+    for photo in training_images(list(COLOUR_PHOTOS)):
+        h, w = photo.shape[1:]
+        short = _TILES_PER_SIDE * tile
+        size = (short, round(w * short / h)) if h <= w else (round(h * short / w), short)
+        photo = resize_images(photo[None], size)[0]
+        test_top = size[0] - tile
+        if split == "test":
+            tiles += [photo[:, test_top:, x : x + tile] for x in range(0, size[1] - tile + 1, tile)]
+        else:
+            stride = tile // 2
+            tiles += [
+                photo[:, y : y + tile, x : x + tile]
+                for y in range(0, test_top - tile + 1, stride)
+                for x in range(0, size[1] - tile + 1, stride)
+            ]
+    targets = torch.stack(tiles)
+    return PairedData(
+        convert_channels(targets, 1), targets, f"photos-colour-{split}", flip=split == "train"
+    )
+
+
 # name -> loader for built-in data (no path needed).
-PAIRED_DATASETS: dict[str, Callable[[], PairedData]] = {"mnist-edges": mnist_edges}
+PAIRED_DATASETS: dict[str, Callable[[], PairedData]] = {
+    "mnist-edges": mnist_edges,
+    "photos-colour": photos_colour,
+}
 UNPAIRED_DATASETS: dict[str, Callable[[], UnpairedData]] = {"digits-mnist": digits_mnist}

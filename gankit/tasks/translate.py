@@ -360,7 +360,8 @@ PIX2PIX_PRESETS: dict[str, Preset] = {
 
 
 class Pix2Pix(_Translator):
-    """Paired translation A -> B from aligned pairs (``mnist-edges``, a folder, a PairedData).
+    """Paired translation A -> B from aligned pairs (``mnist-edges``, ``photos-colour``, a folder,
+    a PairedData).
 
     A folder holds ``A/`` and ``B/`` with matching file names, or side-by-side AB images.
     ``resolution`` is the size images are loaded at and ``crop`` the random training crop (e.g.
@@ -394,8 +395,8 @@ class Pix2Pix(_Translator):
     def open_data(self, data: Any) -> tuple[PairedData, dict[str, Any]]:
         if data is None:
             raise GankitError(
-                "no training data given; pass mnist-edges, a folder with A/ and B/ (matching "
-                "names) or side-by-side AB images, or a PairedData"
+                "no training data given; pass mnist-edges, photos-colour, a folder with A/ and "
+                "B/ (matching names) or side-by-side AB images, or a PairedData"
             )
         if isinstance(data, PairedData):
             dataset, source = data, None

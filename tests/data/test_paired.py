@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 from gankit.data import default_data_root, load_digits
+from gankit.data.images import convert_channels
 from gankit.data.paired import (
     PairedData,
     UnpairedData,
@@ -14,6 +15,7 @@ from gankit.data.paired import (
     load_paired_folder,
     load_unpaired_folders,
     mnist_edges,
+    photos_colour,
 )
 from gankit.errors import GankitError
 
@@ -146,3 +148,24 @@ def test_built_in_mnist_pairs():
     assert (edge & near_ink).sum() / edge.sum() > 0.9
     domains = digits_mnist("test")
     assert domains.domain_a.shape == (1797, 1, 32, 32) and len(domains.domain_b) == 10000
+
+
+def test_photos_colour_pairs_luma_with_colour_and_holds_out_the_bottom_rows():
+    train, test = photos_colour("train", tile=16), photos_colour("test", tile=16)
+    for pairs in (train, test):
+        assert pairs.sources.shape[1:] == (1, 16, 16) and pairs.targets.shape[1:] == (3, 16, 16)
+        assert torch.equal(pairs.sources, convert_channels(pairs.targets, 1))
+    assert train.flip and not test.flip
+    # Colour photographs only: the targets are far from gray.
+    assert (test.targets.float().std(1)).mean() > 5
+    # No test tile appears among the training tiles (they come from different rows).
+    train_keys = {bytes(t.flatten().tolist()) for t in train.targets}
+    assert not any(bytes(t.flatten().tolist()) in train_keys for t in test.targets)
+    assert len(train) > 10 * len(test)
+
+
+def test_photos_colour_errors():
+    with pytest.raises(GankitError, match="split must be 'train' or 'test'"):
+        photos_colour("val")
+    with pytest.raises(GankitError, match="tile must be an integer of at least 8"):
+        photos_colour(tile=4)

@@ -70,6 +70,14 @@ def test_pix2pix_learns_the_pairs(edge_pairs):
     assert after < 0.75 * before  # 0.65 seen
 
 
+def test_pix2pix_colourises_the_built_in_photo_tiles(tmp_path):
+    model = Pix2Pix(model=TINY, **TRAIN)
+    model.fit("photos-colour", steps=2, out=tmp_path, quiet=True)
+    assert model.data_info["channels"] == [1, 3] and model.data_info["source"] == "photos-colour"
+    gray = torch.zeros(2, 1, 32, 32, dtype=torch.uint8)
+    assert load(tmp_path).apply(gray).shape == (2, 3, 32, 32)
+
+
 def test_l1_only_never_touches_d(edge_pairs, tmp_path):
     model = Pix2Pix("l1-only", model=TINY, **TRAIN)
     torch.manual_seed(0)
