@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from gankit.config import from_dict
 from gankit.data.tabular import (
     ConditionSampler,
     TableTransformer,
@@ -35,8 +36,10 @@ from gankit.data.tabular import (
 )
 from gankit.errors import GankitError
 from gankit.io import read_json, write_json
+from gankit.nn.tabular import TabularConfig, span_frequency_loss, span_layout
 from gankit.tasks.base import GANTask, Preset
 from gankit.train import TrainConfig
+from gankit.train.objective import Objective
 
 TRANSFORMER_NAME = "transformer.json"
 _CHUNK = 2000  # rows per generator call when sampling
@@ -167,6 +170,10 @@ class TabularGAN(GANTask):
         # The row layout G and D are built for; JSON lists become the config's tuples.
         layout = data_info.get("layout", {})
         return {k: tuple(v) if isinstance(v, list) else v for k, v in layout.items()}
+
+    def objective(self) -> Objective | None:
+        config = from_dict(TabularConfig, self.model_config or {}, "tabular model config")
+        return SpanFrequency(config) if config.frequency_weight > 0 else None
 
     # --------------------------------------------------------------- sample
     def _require_transformer(self) -> TableTransformer:
@@ -307,6 +314,23 @@ class TabularGAN(GANTask):
             result["tstr"] = tstr(synthetic, holdout, target, positive, seed)
             result["trtr"] = tstr(real, holdout, target, positive, seed)
         return result
+
+
+class SpanFrequency(Objective):
+    """G's extra term: :func:`~gankit.nn.tabular.span_frequency_loss` times its weight."""
+
+    def __init__(self, config: TabularConfig) -> None:
+        _, index, self.valid = span_layout(config)
+        self.index = index.clamp_min(0)
+        self.weight = config.frequency_weight
+
+    def g_terms(
+        self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
+    ) -> dict[str, torch.Tensor]:
+        if real is None:  # unconditional table with a loss that needs no reals: nothing to match
+            return {}
+        index, valid = self.index.to(fake.device), self.valid.to(fake.device)
+        return {"frequency": self.weight * span_frequency_loss(real, fake, index, valid)}
 
 
 def _save_marginals(real: pd.DataFrame, synthetic: pd.DataFrame, path: Path, most: int = 8) -> None:

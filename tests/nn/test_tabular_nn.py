@@ -3,8 +3,9 @@
 import pytest
 import torch
 
+from gankit.errors import GankitError
 from gankit.losses import r1_penalty
-from gankit.nn.tabular import TabularConfig, build_tabular
+from gankit.nn.tabular import TabularConfig, build_tabular, span_frequency_loss, span_layout
 
 # Row layout: a tanh offset, a 3-way mode, a tanh offset, a 2-way category (the condition).
 LAYOUT = {
@@ -57,3 +58,31 @@ def test_shared_row_d_is_invariant_to_the_order_inside_a_pack():
     rows, cond = torch.rand(6, 7), torch.eye(2)[torch.tensor([0, 1, 0, 1, 1, 0])]
     swapped = torch.tensor([2, 0, 1, 5, 3, 4])  # shuffle within each pack of 3
     assert torch.allclose(D(rows, cond), D(rows[swapped], cond[swapped]), atol=1e-6)
+
+
+def test_span_frequency_loss_is_zero_on_equal_frequencies_and_pulls_a_dropped_mode_back():
+    config = TabularConfig(**LAYOUT)
+    _, index, valid = span_layout(config)
+    index = index.clamp_min(0)
+    real = torch.zeros(10, 7)
+    real[torch.arange(10), 1 + torch.tensor([0] * 7 + [1] * 2 + [2])] = 1.0
+    real[torch.arange(10), 5 + torch.arange(10) % 2] = 1.0
+    assert span_frequency_loss(real, real, index, valid) == 0
+    # A "G" that starts uniform over the 3 modes: gradient descent on the term alone reaches
+    # the 70/20/10 frequencies of the real rows (the category span already matches).
+    logits = torch.zeros(3, requires_grad=True)
+    optimizer = torch.optim.SGD([logits], lr=0.5)
+    for _ in range(300):
+        fake = real.clone()
+        fake[:, 1:4] = logits.softmax(0).expand(10, 3)
+        loss = span_frequency_loss(real, fake, index, valid)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert torch.allclose(logits.softmax(0), torch.tensor([0.7, 0.2, 0.1]), atol=1e-3)
+    assert loss < 1e-5
+
+
+def test_frequency_weight_must_not_be_negative():
+    with pytest.raises(GankitError, match="invalid size or rate"):
+        TabularConfig(**LAYOUT, frequency_weight=-1.0)

@@ -1,5 +1,7 @@
 """TabularGAN end to end: fit, sample (conditionally), save/load, CLI, report, bad input."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -185,3 +187,15 @@ def test_fitting_another_table_refits_the_transformer_and_rebuilds(table):
     gan.fit(table[["visits", "member"]], quiet=True)
     rows = gan.sample(20, seed=0)
     assert rows.columns.tolist() == ["visits", "member"] and rows["member"].dtype == bool
+
+
+def test_frequency_weight_adds_the_span_frequency_term_to_g(table, tmp_path):
+    model = {**TINY_MODEL, "frequency_weight": 0.5}
+    TabularGAN(model=model, **TINY).fit(table, out=tmp_path / "run", quiet=True)
+    lines = (tmp_path / "run" / "stats.jsonl").read_text().splitlines()
+    stats = [json.loads(line) for line in lines]
+    assert all(s["g_frequency"] >= 0 for s in stats if "g_frequency" in s)
+    assert any(s.get("g_frequency", 0) > 0 for s in stats)
+    plain = tmp_path / "plain"
+    TabularGAN(model=TINY_MODEL, **TINY).fit(table, out=plain, quiet=True)
+    assert "g_frequency" not in (plain / "stats.jsonl").read_text()
