@@ -10,6 +10,7 @@ many runs raised each health alarm, so a collapsing plain GAN and its alarm sit 
     flock /tmp/gankit-bench.lock python bench/toy_mixtures.py            # 10 seeds, both mixtures
     python bench/toy_mixtures.py --jobs 4      # runs in 4 one-thread processes (same results)
     python bench/toy_mixtures.py --seeds 2 --steps 500 --no-record       # a quick look
+    python bench/toy_mixtures.py --from-log run.log    # record the whole seeds of a run cut short
 
 Every run keeps its directory under bench/out/toy/ (stats.jsonl with the probe's
 diversity/coverage and any alarms); seed 0 is drawn to docs/img/toy-*.png.
@@ -122,6 +123,34 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def per_seed(results: list[dict]) -> str:
+    """One line per (recipe, mixture): modes/HQ of every seed, for the every-seed goals."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in results:
+        groups.setdefault((r["recipe"], r["kind"]), []).append(r)
+    return "\n".join(
+        f"- {recipe}, {kind}: "
+        + ", ".join(
+            f"{r['modes']}/{100 * r['hq']:.1f}" for r in sorted(rows, key=lambda r: r["seed"])
+        )
+        for (recipe, kind), rows in groups.items()
+    )
+
+
+def whole_seeds(log: Path, recipes: list[str], kinds: list[str]) -> list[dict]:
+    """The result lines a run printed, keeping only seeds that finished every recipe and mixture.
+
+    Every run seeds itself, so a whole seed is exactly what the full run reports for it.
+    """
+    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith('{"recipe"')]
+    wanted = {(r, k) for r in recipes for k in kinds}
+    done: dict[int, set] = {}
+    for r in lines:
+        done.setdefault(r["seed"], set()).add((r["recipe"], r["kind"]))
+    complete = {seed for seed, pairs in done.items() if wanted <= pairs}
+    return [r for r in lines if r["seed"] in complete and (r["recipe"], r["kind"]) in wanted]
+
+
 def plots(recipes: list[str], kinds: list[str]) -> list[str]:
     """Scatter of seed 0 per (recipe, mixture) and its health-probe curves with alarms marked."""
     import matplotlib
@@ -186,6 +215,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
     parser.add_argument("--replot", action="store_true", help="only redraw from bench/out/toy")
+    parser.add_argument(
+        "--from-log",
+        type=Path,
+        help="record the whole seeds from the result lines that a run cut short printed",
+    )
     args = parser.parse_args()
     if args.replot:
         print(plots(args.recipes.split(","), args.kinds.split(",")))
@@ -193,17 +227,30 @@ def main() -> None:
     recipes, kinds = args.recipes.split(","), args.kinds.split(",")
     started = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
-    # Seed-major, so a run cut short still has whole seeds of every recipe in its log.
-    runs = [(r, k, s, args.steps) for s in range(args.seeds) for r in recipes for k in kinds]
-    # Each run seeds everything itself, so the process it lands in does not change its result.
-    with ProcessPoolExecutor(max(1, args.jobs)) as pool:
-        futures = [pool.submit(run_one, *run) for run in runs]
-        results = []
-        for future in futures:
-            results.append(future.result())
-            print(json.dumps(results[-1]), flush=True)
-    (OUT / "results.json").write_text(json.dumps(results, indent=1))
-    body = table(results)
+    if args.from_log:
+        results = whole_seeds(args.from_log, recipes, kinds)
+        seeds = sorted({r["seed"] for r in results})
+        if not seeds:
+            sys.exit(f"{args.from_log} holds no seed that finished every recipe and mixture")
+        title = f"2-D mixtures, PacGAN protocol ({len(seeds)} whole seeds of a run cut short)"
+        note = (
+            f"Seeds {', '.join(map(str, seeds))}: the whole seeds in the log of a run cut short, "
+            f"read by --from-log; they took {sum(r['seconds'] for r in results):.0f} s of runs.\n\n"
+        )
+    else:
+        # Seed-major, so a run cut short still has whole seeds of every recipe in its log.
+        runs = [(r, k, s, args.steps) for s in range(args.seeds) for r in recipes for k in kinds]
+        # Each run seeds everything itself, so the process it lands in does not change its result.
+        with ProcessPoolExecutor(max(1, args.jobs)) as pool:
+            futures = [pool.submit(run_one, *run) for run in runs]
+            results = []
+            for future in futures:
+                results.append(future.result())
+                print(json.dumps(results[-1]), flush=True)
+        (OUT / "results.json").write_text(json.dumps(results, indent=1))
+        title, note = f"2-D mixtures, PacGAN protocol ({args.seeds} seeds)", ""
+    body = note + table(results)
+    body += "\n\nPer seed (modes covered / high quality %):\n\n" + per_seed(results)
     images = plots(recipes, kinds)
     body += "\n\nSeed-0 samples and health-probe curves: " + ", ".join(
         f"[{Path(p).name}]({Path(p).relative_to('docs')})" for p in images
@@ -215,11 +262,7 @@ def main() -> None:
     if args.no_record:
         print(body)
     else:
-        append_section(
-            f"2-D mixtures, PacGAN protocol ({args.seeds} seeds)",
-            body,
-            time.perf_counter() - started,
-        )
+        append_section(title, body, time.perf_counter() - started)
 
 
 if __name__ == "__main__":
