@@ -12,6 +12,7 @@ compare. Needs ``pip install 'gankit[bench]'`` (ctgan, sdmetrics).
 
     python bench/adult_vs_ctgan.py                      # full run, appends to docs/BENCHMARKS.md
     python bench/adult_vs_ctgan.py --models gankit --no-record --set steps=3000   # tuning
+    python bench/adult_vs_ctgan.py --variant model.frequency_weight=1   # one more gankit row
 """
 
 from __future__ import annotations
@@ -72,11 +73,14 @@ def parse_set(items: list[str]) -> tuple[dict, dict]:
     return train, model
 
 
-def fit_gankit(train: pd.DataFrame, args: argparse.Namespace):
-    options, model = parse_set(args.set)
-    gan = TabularGAN(args.preset, model=model, **options)
-    gan.fit(train, quiet=True)
-    return lambda n, seed: gan.sample(n, seed=seed)
+def fit_gankit(extra: list[str]):
+    def fit(train: pd.DataFrame, args: argparse.Namespace):
+        options, model = parse_set([*args.set, *extra])
+        gan = TabularGAN(args.preset, model=model, **options)
+        gan.fit(train, quiet=True)
+        return lambda n, seed: gan.sample(n, seed=seed)
+
+    return fit
 
 
 def fit_ctgan_family(name: str, epochs: int):
@@ -118,6 +122,13 @@ def main() -> None:
     parser.add_argument("--tvae-epochs", type=int, default=300)
     parser.add_argument("--preset", default="default", help="gankit preset")
     parser.add_argument("--set", action="append", default=[], help="gankit KEY=VALUE override")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="one more gankit row: comma-separated KEY=VALUE overrides on top of --set "
+        "(fitted after --models; repeat for more rows)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads for every model")
     parser.add_argument("--quality-rows", type=int, default=5000)
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
@@ -133,14 +144,15 @@ def main() -> None:
     specs = infer_columns(train)
     seeds = [int(s) for s in args.seeds.split(",")]
     fitters = {
-        "gankit": fit_gankit,
+        "gankit": fit_gankit([]),
+        **{f"gankit+{v}": fit_gankit(v.split(",")) for v in args.variant},
         "ctgan": fit_ctgan_family("CTGAN", args.ctgan_epochs),
         "tvae": fit_ctgan_family("TVAE", args.tvae_epochs),
     }
     results: dict[str, dict] = {}
     real = evaluate("real", lambda n, seed: train, train, test, specs, seeds[:1], args.quality_rows)
     results["real (TRTR)"] = {**real, "fit_s": 0.0}
-    for name in args.models.split(","):
+    for name in [*args.models.split(","), *(f"gankit+{v}" for v in args.variant)]:
         t0 = time.perf_counter()
         sample = fitters[name](train, args)
         fit_s = time.perf_counter() - t0
@@ -153,6 +165,7 @@ def main() -> None:
         + (f" ({', '.join(args.set)})" if args.set else ""),
         "ctgan": f"ctgan CTGAN ({args.ctgan_epochs} epochs)",
         "tvae": f"ctgan TVAE ({args.tvae_epochs} epochs)",
+        **{f"gankit+{v}": f"gankit TabularGAN `{args.preset}` + {v}" for v in args.variant},
     }
     lines = [
         "| model | fit time (s) | accuracy | F1 (>50K) | ROC AUC | quality | shapes | pair trends "
