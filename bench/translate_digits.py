@@ -138,16 +138,22 @@ def main() -> None:
         "| mapping | class preservation ↑ | FD to MNIST test ↓ | steps | s |",
         "|---|---:|---:|---:|---:|",
     ]
+    per_class = [
+        "| mapping | " + " | ".join(str(k) for k in range(10)) + " |",
+        "|---|" + "---:|" * 10,
+    ]
     trained = dict(zip(list(outputs)[1:], histories.values(), strict=True))
     for name, images in outputs.items():
         x = images.float() / 127.5 - 1
         with torch.no_grad():
-            accuracy = (judge(x).argmax(1) == labels).float().mean().item()
+            kept = judge(x).argmax(1) == labels
             fd = frechet_distance(real_features, judge.features(x))
         history = trained.get(name)
         steps = f"{history['steps']} | {history['seconds_this_run']:.0f}" if history else "– | –"
-        rows.append(f"| {name} | {accuracy:.4f} | {fd:.2f} | {steps} |")
-    table = "\n".join(rows)
+        rows.append(f"| {name} | {kept.float().mean():.4f} | {fd:.2f} | {steps} |")
+        shares = [f"{kept[labels == k].float().mean():.2f}" for k in range(10)]
+        per_class.append(f"| {name} | " + " | ".join(shares) + " |")
+    table = "\n".join(rows) + "\n\nClass preservation per digit:\n\n" + "\n".join(per_class)
     print(table)
     # Rows: 16 digits, then each contender's translations of them.
     grid = torch.cat([images[:16] for images in outputs.values()])
