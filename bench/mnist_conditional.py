@@ -13,7 +13,8 @@ cached under bench/out/judges/ keyed by its recipe) scores:
   against the test images of that class (an unconditional model's samples are grouped by the
   class the judge reads, since nothing was requested).
 
-    python bench/mnist_conditional.py --steps 5500                   # the recorded benchmark
+    bench/conditional_and_text.sh 2000        # the recorded run, together with mnist_text.py
+    python bench/mnist_conditional.py --steps 2000                   # this benchmark alone
     python bench/mnist_conditional.py --steps 20 --n 1000 --no-record
 """
 

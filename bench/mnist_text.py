@@ -24,8 +24,9 @@ get the digit of each request. Scores:
   test set's own conditions (text models: a held-out-template caption of each test image; class
   models: its label).
 
-    python bench/mnist_text.py --steps 5500 --contenders text "class-only (projection)" \
-        "class-only AC-GAN"                                # the recorded benchmark
+    bench/conditional_and_text.sh 2000   # the recorded run: class models from mnist_conditional
+    python bench/mnist_text.py --steps 2000 --contenders text "class-only (projection)" \
+        "class-only AC-GAN"                                # this benchmark alone
     python bench/mnist_text.py --steps 20 --per-caption 2 --no-record   # a quick look
 """
 
