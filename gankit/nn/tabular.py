@@ -99,17 +99,20 @@ class _Residual(nn.Module):
 
 
 def span_layout(config: TabularConfig) -> tuple[Tensor, Tensor, Tensor]:
-    """Index tensors for the vectorised activations: tanh positions, padded softmax groups."""
+    """Index tensors for the vectorised activations: tanh positions, padded softmax groups.
+
+    Returns ``(tanh, index, valid)``: ``index`` is (n_groups, width), the position of each slot of
+    each softmax span, with short spans padded by position 0; ``valid`` marks the real slots.
+    """
     starts = torch.cumsum(torch.tensor((0, *config.span_sizes)), 0)[:-1].tolist()
     spans = list(zip(starts, config.span_sizes, config.span_softmax, strict=True))
     tanh = torch.tensor([s for s, _, soft in spans if not soft], dtype=torch.long)
     groups = [(s, n) for s, n, soft in spans if soft]
     width = max((n for _, n in groups), default=1)
-    # (n_groups, width): position of each slot of each softmax span; -1 pads short spans.
     index = torch.full((len(groups), width), -1, dtype=torch.long)
     for g, (start, size) in enumerate(groups):
         index[g, :size] = torch.arange(start, start + size)
-    return tanh, index, index >= 0
+    return tanh, index.clamp_min(0), index >= 0
 
 
 class TabularGenerator(nn.Module):
@@ -128,7 +131,7 @@ class TabularGenerator(nn.Module):
         tanh, index, valid = span_layout(config)
         # Derived from the config, so not saved with the weights (persistent=False).
         self.register_buffer("tanh_index", tanh, persistent=False)
-        self.register_buffer("soft_index", index.clamp_min(0), persistent=False)
+        self.register_buffer("soft_index", index, persistent=False)
         self.register_buffer("soft_valid", valid, persistent=False)
         # Hard conditioning: cond @ fill puts the condition's one-hot at its row positions;
         # cond @ cover marks the whole span of the conditioned column, to be overwritten.

@@ -320,8 +320,7 @@ class SpanFrequency(Objective):
     """G's extra term: :func:`~gankit.nn.tabular.span_frequency_loss` times its weight."""
 
     def __init__(self, config: TabularConfig) -> None:
-        _, index, self.valid = span_layout(config)
-        self.index = index.clamp_min(0)
+        _, self.index, self.valid = span_layout(config)
         self.weight = config.frequency_weight
 
     def g_terms(
