@@ -55,9 +55,23 @@ class DigitClassifierConfig:
     batch_norm: bool = False  # after every convolution
 
     def __post_init__(self) -> None:
-        if self.convs_per_block < 1:
+        # Two pooled blocks take 28 px to the 7 x 7 map the feature layer is sized for.
+        if len(self.channels) != 2:
             raise GankitError(
-                f"digit-classifier convs_per_block must be at least 1, got {self.convs_per_block}"
+                f"digit-classifier channels must name two blocks' widths, got {self.channels!r}"
+            )
+        if (
+            isinstance(self.convs_per_block, bool)
+            or not isinstance(self.convs_per_block, int)
+            or self.convs_per_block < 1
+        ):
+            raise GankitError(
+                "digit-classifier convs_per_block must be an integer of at least 1, got "
+                f"{self.convs_per_block!r}"
+            )
+        if not isinstance(self.batch_norm, bool):
+            raise GankitError(
+                f"digit-classifier batch_norm must be true or false, got {self.batch_norm!r}"
             )
 
     @classmethod

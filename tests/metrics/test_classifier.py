@@ -173,6 +173,12 @@ def test_default_layout_keeps_saved_weight_names():
 def test_bad_classifier_options_are_refused(digits):
     with pytest.raises(GankitError, match="convs_per_block"):
         DigitClassifierConfig(convs_per_block=0)
+    with pytest.raises(GankitError, match="convs_per_block"):
+        DigitClassifierConfig(convs_per_block=1.5)
+    with pytest.raises(GankitError, match="batch_norm must be true or false"):
+        DigitClassifierConfig(batch_norm="yes")
+    with pytest.raises(GankitError, match="channels must name two blocks"):
+        DigitClassifierConfig(channels=(8, 16, 32))
     images, labels = digits
     for options in ({"max_shift": -1.0}, {"max_rotation": float("nan")}):
         with pytest.raises(GankitError, match="max_shift and max_rotation"):
