@@ -110,6 +110,11 @@ class ImagePool:
         self.rng.set_state(tensors["rng"])
 
 
+# Wide enough to hold most of a digit's strokes (the RMS radius of a 7 is about 1/3 of its
+# height), narrow enough that 8 x 8 cells still resolve the strokes.
+_STRUCTURE_SPAN = 1.5
+
+
 def structure_map(images: Tensor, size: int = 8, align: bool = True) -> Tensor:
     """The low-frequency shape of images in [-1, 1]: (N, C, H, W) -> unit-norm (N, 1, size, size).
 
@@ -161,13 +166,8 @@ def structure_map(images: Tensor, size: int = 8, align: bool = True) -> Tensor:
     return low / low.flatten(1).norm(dim=1).clamp_min(1e-6).view(-1, 1, 1, 1)
 
 
-# Wide enough to hold most of a digit's strokes (the RMS radius of a 7 is about 1/3 of its
-# height), narrow enough that 8 x 8 cells still resolve the strokes.
-_STRUCTURE_SPAN = 1.5
-
-
 class CycleObjective(Objective):
-    """CycleGAN's extra G terms (cycle, identity) and D's image pools, one per domain.
+    """CycleGAN's extra G terms (cycle, identity, structure) and D's image pools, one per domain.
 
     The engine's adversarial loss is the *mean* over both discriminators' patches; the paper sums
     the two directions and uses an MSE without LSGAN's 1/2. :meth:`adversarial_weight` restores
