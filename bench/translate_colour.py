@@ -15,7 +15,7 @@ Scored on the test tiles:
   meant to bring them back;
 - the gray input itself (luma repeated to RGB) as the baseline row.
 
-    python bench/translate_colour.py --steps 1500                     # the recorded benchmark
+    python bench/translate_colour.py --steps 1000                     # the recorded benchmark
     python bench/translate_colour.py --steps 20 --no-record           # a quick look
 """
 

@@ -14,7 +14,8 @@ The baseline row is the identity mapping (the enlarged digits as they are), scor
 Contenders differ in the weight of the structure-consistency term (``--structure-weights``; 0 is
 plain CycleGAN); they train side by side, one CPU thread each, for the same number of steps.
 
-    python bench/translate_digits.py --steps 1500 --structure-weights 0 2 8   # recorded
+    python bench/translate_digits.py --steps 1000 --structure-weights 0 2 8   # recorded,
+    python bench/translate_digits.py --resume --steps 2000                    # then resumed
     python bench/translate_digits.py --steps 20 --no-record                  # a quick look
 """
 
