@@ -169,8 +169,8 @@ def launch_all(args: argparse.Namespace, mnist: Path, out: Path) -> dict[str, tu
     for spec in args.gankit:
         npy = out / f"gankit-{spec.replace(':', '_').replace('=', '-')}.npy"
         argv = [__file__, "--contender", spec, "--npy", str(npy)]
-        budget = ["--steps", str(args.steps)] if args.steps else ["--seconds", str(args.seconds)]
-        commands[f"gankit `{spec}`"] = ([sys.executable, *argv, *budget], npy)
+        limit = ["--steps", str(args.steps)] if args.steps else ["--seconds", str(args.seconds)]
+        commands[f"gankit `{spec}`"] = ([sys.executable, *argv, *limit], npy)
     if not args.no_peers:
         for name, script in PEERS.items():
             npy = out / f"{script}.npy"
