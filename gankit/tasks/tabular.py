@@ -326,7 +326,10 @@ class SpanFrequency(Objective):
     def g_terms(
         self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
     ) -> dict[str, torch.Tensor]:
-        if real is None:  # unconditional table with a loss that needs no reals: nothing to match
+        # With no discrete column (and no condition_modes) the table trains unconditionally and,
+        # under a loss that needs no reals, the engine draws no real batch for G's step: the term
+        # is left out then, although numeric columns' mode spans would have frequencies to match.
+        if real is None:
             return {}
         index, valid = self.index.to(fake.device), self.valid.to(fake.device)
         return {"frequency": self.weight * span_frequency_loss(real, fake, index, valid)}
