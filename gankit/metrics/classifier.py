@@ -218,9 +218,10 @@ def train_digit_classifier(
     labels = torch.as_tensor(labels).long().reshape(-1)
     if steps < 1 or batch_size < 1:
         raise GankitError(f"steps and batch_size must be at least 1, got {steps} and {batch_size}")
-    if not (max_shift >= 0 and max_rotation >= 0):  # also refuses NaN
+    if not all(0 <= value < math.inf for value in (max_shift, max_rotation)):  # refuses NaN too
         raise GankitError(
-            f"max_shift and max_rotation must be >= 0, got {max_shift} and {max_rotation}"
+            f"max_shift and max_rotation must be finite and >= 0, got {max_shift} and "
+            f"{max_rotation}"
         )
     if len(images) == 0 or len(images) != len(labels):
         raise GankitError(

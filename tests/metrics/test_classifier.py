@@ -1,6 +1,7 @@
 """Digit classifier: trains, round-trips through a model directory, refuses tampered weights."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -180,7 +181,7 @@ def test_bad_classifier_options_are_refused(digits):
     with pytest.raises(GankitError, match="channels must name two blocks"):
         DigitClassifierConfig(channels=(8, 16, 32))
     images, labels = digits
-    for options in ({"max_shift": -1.0}, {"max_rotation": float("nan")}):
+    for options in ({"max_shift": -1.0}, {"max_rotation": float("nan")}, {"max_shift": math.inf}):
         with pytest.raises(GankitError, match="max_shift and max_rotation"):
             train_digit_classifier(images[:8], labels[:8], steps=1, seed=0, **options)
 
