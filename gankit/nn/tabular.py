@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -81,7 +82,7 @@ class TabularConfig:
             or self.pack < 1
             or not 0 <= self.d_dropout < 1
             or self.tau <= 0
-            or not self.frequency_weight >= 0
+            or not 0 <= self.frequency_weight < math.inf  # refuses NaN too
         ):
             raise GankitError(f"tabular config has an invalid size or rate: {self}")
 

@@ -82,6 +82,7 @@ def test_span_frequency_loss_is_zero_on_equal_frequencies_and_pulls_a_dropped_mo
     assert loss < 1e-5
 
 
-def test_frequency_weight_must_not_be_negative():
-    with pytest.raises(GankitError, match="invalid size or rate"):
-        TabularConfig(**LAYOUT, frequency_weight=-1.0)
+def test_frequency_weight_must_be_finite_and_not_negative():
+    for weight in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(GankitError, match="invalid size or rate"):
+            TabularConfig(**LAYOUT, frequency_weight=weight)
