@@ -319,6 +319,8 @@ class TabularGAN(GANTask):
 class SpanFrequency(Objective):
     """G's extra term: :func:`~gankit.nn.tabular.span_frequency_loss` times its weight."""
 
+    g_needs_real = True  # also on a table with no discrete column (trained unconditionally)
+
     def __init__(self, config: TabularConfig) -> None:
         _, self.index, self.valid = span_layout(config)
         self.weight = config.frequency_weight
@@ -326,11 +328,6 @@ class SpanFrequency(Objective):
     def g_terms(
         self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
     ) -> dict[str, torch.Tensor]:
-        # With no discrete column (and no condition_modes) the table trains unconditionally and,
-        # under a loss that needs no reals, the engine draws no real batch for G's step: the term
-        # is left out then, although numeric columns' mode spans would have frequencies to match.
-        if real is None:
-            return {}
         index, valid = self.index.to(fake.device), self.valid.to(fake.device)
         return {"frequency": self.weight * span_frequency_loss(real, fake, index, valid)}
 

@@ -295,7 +295,11 @@ class Trainer:
         try:
             for _ in range(cfg.accum_steps):
                 # Relativistic losses compare with reals; conditional data needs real conditions.
-                need_real = self.loss.g_needs_real or getattr(self.data, "conditional", False)
+                need_real = (
+                    self.loss.g_needs_real
+                    or self.objective.g_needs_real
+                    or getattr(self.data, "conditional", False)
+                )
                 real, cond = self.real_batch() if need_real else (None, None)
                 with self._autocast():
                     fake = self.fake_batch(cond)

@@ -38,12 +38,17 @@ Condition = torch.Tensor | None
 class Objective:
     """The plain GAN game: no extra terms, D sees G's latest fakes, adversarial weight 1."""
 
+    # G's terms compare with a real batch even where the loss and the data would not draw one
+    # (unconditional data under a non-relativistic loss); True makes the engine draw it.
+    g_needs_real: bool = False
+
     def g_terms(
         self, trainer: Trainer, real: torch.Tensor | None, fake: torch.Tensor, cond: Condition
     ) -> dict[str, torch.Tensor]:
         """Extra weighted G loss terms; ``real`` is the real target paired with ``cond``.
 
-        ``real`` is None only for unconditional data with a loss that does not compare with reals.
+        ``real`` is None only for unconditional data with a loss that does not compare with reals,
+        unless :attr:`g_needs_real` asks for it.
         """
         return {}
 

@@ -199,3 +199,12 @@ def test_frequency_weight_adds_the_span_frequency_term_to_g(table, tmp_path):
     plain = tmp_path / "plain"
     TabularGAN(model=TINY_MODEL, **TINY).fit(table, out=plain, quiet=True)
     assert "g_frequency" not in (plain / "stats.jsonl").read_text()
+
+
+def test_frequency_term_also_trains_a_table_without_discrete_columns(table, tmp_path):
+    # Unconditional training under a loss that needs no reals: the term asks the engine for them.
+    model = {**TINY_MODEL, "frequency_weight": 0.5}
+    numeric = table[["income", "visits"]]
+    TabularGAN(model=model, **TINY).fit(numeric, out=tmp_path / "run", quiet=True)
+    lines = (tmp_path / "run" / "stats.jsonl").read_text().splitlines()
+    assert any("g_frequency" in json.loads(line) for line in lines)
