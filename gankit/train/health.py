@@ -82,8 +82,9 @@ class HealthConfig:
 
     def __post_init__(self) -> None:
         for name in ("d_win_steps", "collapse_steps", "history", "coverage_k", "mode_drop_records"):
-            if getattr(self, name) < 1:
-                raise GankitError(f"health option {name} must be >= 1, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise GankitError(f"health option {name} must be an integer >= 1, got {value!r}")
         if self.mode_drop_records > self.history:
             raise GankitError(
                 f"health mode_drop_records ({self.mode_drop_records}) cannot exceed history "

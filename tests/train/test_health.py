@@ -108,8 +108,9 @@ def test_mode_dropping_ignores_a_one_record_dip_and_fires_on_a_sustained_drop():
     assert [bool(three.judge({"step": s, **dip})) for s in (1, 2, 3)] == [False, False, True]
     with pytest.raises(GankitError, match="mode_drop_records .* cannot exceed history"):
         HealthConfig(mode_drop_records=30)
-    with pytest.raises(GankitError, match="mode_drop_records must be >= 1"):
-        HealthConfig(mode_drop_records=0)
+    for bad in (0, 1.5, True):  # a fraction would reach a slice as a bare TypeError
+        with pytest.raises(GankitError, match="mode_drop_records must be an integer >= 1"):
+            HealthConfig(mode_drop_records=bad)
 
 
 def _monitor_with_history(values):
