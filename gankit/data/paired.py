@@ -413,8 +413,8 @@ def mnist_edges(
     ``limit`` keeps the first ``limit`` images (the edge detector takes ~0.3 ms per digit).
 
     Example:
-        >>> pairs = mnist_edges("test", limit=8)
-        >>> pairs.sources.shape, pairs.targets.shape
+        >>> pairs = mnist_edges("test", limit=8)  # doctest: +SKIP
+        >>> pairs.sources.shape, pairs.targets.shape  # doctest: +SKIP
         (torch.Size([8, 1, 32, 32]), torch.Size([8, 1, 32, 32]))
     """
     digits = _mnist(split, root)
