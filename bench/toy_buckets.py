@@ -38,7 +38,7 @@ def bucket_report(G: torch.nn.Module, centers: torch.Tensor, std: float) -> str:
     z = torch.randn(20_000, G.latent_dim, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         x = G(z)
-    bucket = (torch.special.ndtr(z[:, 0]) * buckets).long().clamp(0, buckets - 1)  # as G does
+    bucket = G.bucket_of(z)
     distance, nearest = torch.cdist(x, centers).min(1)
     on_mode = distance <= 3 * std
     per_mode = torch.zeros(len(centers), dtype=torch.long)

@@ -81,12 +81,15 @@ class MLPGenerator(nn.Module):
             nn.Embedding(config.latent_buckets, config.hidden) if config.latent_buckets else None
         )
 
+    def bucket_of(self, z: Tensor) -> Tensor:
+        """The latent bucket (0..K-1) each row of ``z`` falls in; needs ``latent_buckets`` > 0."""
+        # ndtr(z0) is uniform on (0, 1), so the K buckets are equally likely.
+        return (torch.special.ndtr(z[:, 0]) * self.buckets).long().clamp_(0, self.buckets - 1)
+
     def forward(self, z: Tensor) -> Tensor:
         if self.bucket_vectors is None:
             return self.net(z)
-        # ndtr(z0) is uniform on (0, 1), so the K buckets are equally likely.
-        bucket = (torch.special.ndtr(z[:, 0]) * self.buckets).long().clamp_(0, self.buckets - 1)
-        h = self.net[0](z) + self.bucket_vectors(bucket)  # net[0] is the first Linear
+        h = self.net[0](z) + self.bucket_vectors(self.bucket_of(z))  # net[0] is the first Linear
         return self.net[1:](h)
 
 
