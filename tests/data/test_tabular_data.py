@@ -197,3 +197,47 @@ def test_condition_modes_lift_rare_modes_of_numeric_columns():
     assert float(big.float().mean()) > 0.1  # 2 % of the data, lifted by log-frequency sampling
     restored = TableTransformer.from_json(json.loads(json.dumps(modes.to_json())))
     assert restored.cond_positions == modes.cond_positions and restored.condition_modes
+
+
+YEARS = {"years": "integer"}
+
+
+def _levels(rng: np.random.Generator, rows: int = 200) -> pd.DataFrame:
+    """``level`` (categorical) fixes ``years``; ``score`` varies within each level."""
+    level = rng.choice(["primary", "school", "college"], rows)
+    years = pd.Series(level).map({"primary": 6, "school": 12, "college": 16}).to_numpy()
+    return pd.DataFrame({"years": years, "level": level, "score": rng.normal(size=rows)})
+
+
+def test_a_column_fixed_by_a_discrete_one_is_looked_up_not_modelled(tmp_path):
+    df = _levels(np.random.default_rng(0))
+    # years has 3 values, which would make it a category: declared integer, it is a number.
+    transformer = TableTransformer.fit(df, metadata=YEARS)
+    alone = TableTransformer.fit(df.drop(columns="years"))
+    assert transformer.output_dim == alone.output_dim  # years has no span of its own
+    # Whatever level G makes, years is the real one for it: decode random one-hots.
+    rows = np.random.default_rng(1).random((50, transformer.output_dim)).astype(np.float32)
+    decoded = transformer.inverse_transform(rows)
+    expected = decoded["level"].map({"primary": 6, "school": 12, "college": 16})
+    assert decoded["years"].tolist() == expected.tolist() and decoded["years"].dtype == np.int64
+    assert list(decoded.columns) == ["years", "level", "score"]
+    back = transformer.inverse_transform(transformer.transform(df))
+    pd.testing.assert_series_equal(back["years"], df["years"])
+    # The dependency is part of the fitted state.
+    path = tmp_path / "transformer.json"
+    path.write_text(json.dumps(transformer.to_json()))
+    loaded = TableTransformer.from_json(json.loads(path.read_text()))
+    pd.testing.assert_frame_equal(loaded.inverse_transform(rows), decoded)
+
+
+def test_a_dependency_that_does_not_hold_or_is_too_rare_is_left_alone():
+    df = _levels(np.random.default_rng(0))
+    broken = df.copy()
+    broken.loc[0, "years"] = 7  # one row breaks it
+    rare = df.copy()
+    rare.loc[0, "level"] = "phd"  # a level seen once "fixes" years by chance only
+    for frame in (broken, rare):
+        transformer = TableTransformer.fit(frame, metadata=YEARS)
+        assert transformer.output_dim > TableTransformer.fit(frame.drop(columns="years")).output_dim
+        back = transformer.inverse_transform(transformer.transform(frame))
+        pd.testing.assert_series_equal(back["years"], frame["years"])

@@ -14,6 +14,11 @@ Each column gets an encoder (a registry keyed by column kind):
   point mass: on Adult it gave the zeros a width of ±300 $, and half the synthetic rows had a
   small non-zero gain, which real rows never have.) A column with nulls adds a 2-way ``softmax``
   span "present / missing".
+- *functional dependencies*: a numeric column whose value is fixed by a discrete column's (Adult's
+  ``education-num`` by its ``education``) gets no span at all: G makes the discrete column and
+  decoding looks the number up. Left to G, 18 % of synthetic Adult rows broke that pair. The
+  dependency is found in the data at fit time (every value of the discrete column seen at least
+  ``_MIN_SUPPORT`` times, always with one number) and recorded in the fitted state.
 
 The fitted transformer is plain data (:meth:`TableTransformer.to_json`), so a model directory holds
 it as JSON, never as a pickle. The mixture is fitted on at most ``max_fit_rows`` rows: it needs a
@@ -55,6 +60,9 @@ _SPIKE_SHARE = 0.03
 _MAX_SPIKES = 8
 # Datetimes are rounded to the coarsest of these units (in ns) that all observed values are whole
 # multiples of: dates stay midnights, timestamps in seconds stay whole seconds.
+# Rows each value of a discrete column needs before it counts as fixing another column: a value
+# seen once would "fix" every column of its row.
+_MIN_SUPPORT = 5
 _TIME_STEPS = (86_400 * _NS, 3_600 * _NS, 60 * _NS, _NS, 1e6, 1e3, 1.0)
 
 
@@ -281,6 +289,60 @@ class ModeEncoder:
         return cls(spec, **state)
 
 
+class DerivedEncoder:
+    """A numeric column looked up from a discrete one: no span; ``values[i]`` goes with category i.
+
+    Example:
+        >>> spec = ColumnSpec("n", "integer", "int64", minimum=1, maximum=2)
+        >>> encoder = DerivedEncoder(spec, "level", [1.0, 2.0])
+        >>> encoder.derive(pd.Series(["b", "a"]), ("a", "b")).tolist()
+        [2, 1]
+    """
+
+    spans: ClassVar[list[tuple[int, str]]] = []
+
+    def __init__(self, spec: ColumnSpec, source: str, values: list[float]) -> None:
+        self.spec = spec
+        self.source = source
+        self.values = np.asarray(values, dtype=np.float64)
+
+    @classmethod
+    def detect(
+        cls, df: pd.DataFrame, spec: ColumnSpec, sources: list[ColumnSpec]
+    ) -> DerivedEncoder | None:
+        """The encoder if a discrete column of ``sources`` fixes numeric ``spec``, else None."""
+        if spec.kind not in ("integer", "continuous") or spec.has_null:
+            return None
+        if df[spec.name].nunique() < 2:  # a constant is "fixed" by anything; a point mass is cheap
+            return None
+        for source in sources:
+            if source.has_null or len(source.categories) < 2:
+                continue
+            groups = df.groupby(df[source.name], observed=True, sort=False)[spec.name]
+            counts = groups.size().reindex(list(source.categories), fill_value=0)
+            if counts.min() >= _MIN_SUPPORT and groups.nunique().max() == 1:
+                first = groups.first()
+                return cls(spec, source.name, [float(first[c]) for c in source.categories])
+        return None
+
+    def transform(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        return np.zeros((len(series), 0), dtype=np.float32)
+
+    def derive(self, source: pd.Series, categories: tuple[Any, ...]) -> pd.Series:
+        """This column's values for the decoded ``source`` column with these ``categories``."""
+        codes = pd.Categorical(source, categories=list(categories)).codes
+        return restore_dtype(pd.Series(self.values[codes], name=self.spec.name), self.spec)
+
+    def state(self) -> dict[str, Any]:
+        return {"source": self.source, "values": self.values.tolist()}
+
+    @classmethod
+    def from_state(cls, spec: ColumnSpec, state: dict[str, Any]) -> DerivedEncoder:
+        return cls(spec, **state)
+
+
+Encoder = DiscreteEncoder | ModeEncoder | DerivedEncoder
+
 ENCODERS: dict[str, type[DiscreteEncoder] | type[ModeEncoder]] = {
     "categorical": DiscreteEncoder,
     "boolean": DiscreteEncoder,
@@ -306,7 +368,7 @@ class TableTransformer:
 
     def __init__(
         self,
-        encoders: list[DiscreteEncoder | ModeEncoder],
+        encoders: list[Encoder],
         seed: int = 0,
         slot_counts: list[int] | None = None,
         condition_modes: bool = False,
@@ -331,7 +393,7 @@ class TableTransformer:
         for i, (encoder, spans) in enumerate(zip(encoders, self.column_spans, strict=True)):
             if encoder.spec.discrete:
                 self.conditioned.append((i, spans[0]))
-            elif condition_modes and spans[1].size > 1:
+            elif condition_modes and len(spans) > 1 and spans[1].size > 1:
                 self.conditioned.append((i, spans[1]))
         self.cond_positions = [
             pos for _, span in self.conditioned for pos in range(span.start, span.stop)
@@ -368,10 +430,17 @@ class TableTransformer:
         seed: int = 0,
         condition_modes: bool = False,
     ) -> TableTransformer:
-        """Detect the columns of ``df`` and fit one encoder each (seeded: same data, same fit)."""
+        """Detect the columns of ``df`` and fit one encoder each (seeded: same data, same fit).
+
+        A numeric column fixed by a discrete one gets a :class:`DerivedEncoder` (no span).
+        """
         specs = infer_columns(df, discrete_columns, metadata)
         rng = np.random.default_rng(seed)
-        encoders = [ENCODERS[s.kind].fit(df[s.name], s, rng) for s in specs]
+        sources = [s for s in specs if s.discrete]
+        encoders: list[Encoder] = []
+        for spec in specs:
+            derived = DerivedEncoder.detect(df, spec, sources)
+            encoders.append(derived or ENCODERS[spec.kind].fit(df[spec.name], spec, rng))
         fitted = cls(encoders, seed, condition_modes=condition_modes)
         slots = fitted.slots(fitted.transform(df))
         fitted.slot_counts = np.bincount(slots.reshape(-1), minlength=fitted.cond_dim).tolist()
@@ -395,10 +464,15 @@ class TableTransformer:
         """Decode encoded rows (one-hot or probabilities: the largest slot wins) into a table."""
         if matrix.shape[1] != self.output_dim:
             raise GankitError(f"expected {self.output_dim} encoded features, got {matrix.shape[1]}")
-        decoded = {}
+        decoded, specs = {}, {spec.name: spec for spec in self.columns}
         for enc, spans in zip(self.encoders, self.column_spans, strict=True):
-            decoded[enc.spec.name] = enc.inverse(matrix[:, spans[0].start : spans[-1].stop])
-        return pd.DataFrame(decoded)
+            if not isinstance(enc, DerivedEncoder):
+                decoded[enc.spec.name] = enc.inverse(matrix[:, spans[0].start : spans[-1].stop])
+        for enc in self.encoders:
+            if isinstance(enc, DerivedEncoder):
+                source = decoded[enc.source]
+                decoded[enc.spec.name] = enc.derive(source, specs[enc.source].categories)
+        return pd.DataFrame({spec.name: decoded[spec.name] for spec in self.columns})
 
     def condition_slot(self, column: str, value: Any) -> int:
         """Index in the condition vector of ``column == value``; clear errors otherwise."""
@@ -451,6 +525,7 @@ class TableTransformer:
                 {
                     "spec": {**asdict(enc.spec), "categories": list(enc.spec.categories)},
                     "state": enc.state(),
+                    **({"derived": True} if isinstance(enc, DerivedEncoder) else {}),
                 }
                 for enc in self.encoders
             ],
@@ -467,5 +542,6 @@ class TableTransformer:
         encoders = []
         for column in data["columns"]:
             spec = from_dict(ColumnSpec, column["spec"], "column spec")
-            encoders.append(ENCODERS[spec.kind].from_state(spec, column["state"]))
+            encoder = DerivedEncoder if column.get("derived") else ENCODERS[spec.kind]
+            encoders.append(encoder.from_state(spec, column["state"]))
         return cls(encoders, data["seed"], data["slot_counts"], data.get("condition_modes", False))
