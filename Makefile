@@ -11,7 +11,7 @@ export GANKIT_DATA
 DATA := $(if $(wildcard $(GANKIT_DATA)/mnist/train-images-idx3-ubyte.gz),mnist,digits)
 RUN_DIR := runs/default
 
-.PHONY: install run test test-slow lint clean
+.PHONY: install run test test-slow test-gpu lint clean
 
 install: $(STAMP)
 
@@ -32,6 +32,9 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
+
+test-gpu: $(STAMP)
+	$(BIN)/pytest -q -m gpu
 
 lint: $(STAMP)
 	$(BIN)/ruff check gankit tests bench

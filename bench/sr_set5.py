@@ -53,7 +53,7 @@ CROPS = (("Set5", "butterfly", 96, 96, 96), ("Set14", "zebra", 180, 200, 96))
 def train(args: argparse.Namespace) -> tuple[SuperResolution, SuperResolution]:
     model = {"width": args.width, "blocks": args.blocks}
     common = {"batch_size": 16, "seed": 0, "checkpoint_every": 100, "sample_every": 200}
-    psnr_dir, gan_dir = OUT / "psnr", OUT / "gan"
+    psnr_dir, gan_dir = args.out / "psnr", args.out / "gan"
     for path in (psnr_dir, gan_dir):
         shutil.rmtree(path, ignore_errors=True)
     psnr = SuperResolution(
@@ -134,6 +134,7 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=2)
     parser.add_argument("--gan-lr", type=float, default=1e-4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=OUT, help="model directories, results.json")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -143,7 +144,7 @@ def main() -> None:
     models = {"PSNR model (L1)": psnr, "GAN model (ESRGAN recipe)": gan}
     table, outputs = evaluate(models)
     tag = f"{args.psnr_steps}+{args.gan_steps}steps"
-    crops = save_crops(outputs, OUT if args.no_record else IMG, tag)
+    crops = save_crops(outputs, args.out if args.no_record else IMG, tag)
     wall = time.perf_counter() - started
 
     lines = [
@@ -165,7 +166,8 @@ def main() -> None:
             "",
             *lines,
             "",
-            f"- CPU budget: {args.threads} thread(s); PSNR model {steps['PSNR model (L1)']} "
+            f"- Budget: {psnr.history['device']}, {args.threads} CPU thread(s); PSNR model "
+            f"{steps['PSNR model (L1)']} "
             f"steps ({seconds['PSNR model (L1)']:.0f} s), GAN phase "
             f"{steps['GAN model (ESRGAN recipe)']} steps "
             f"({seconds['GAN model (ESRGAN recipe)']:.0f} s) started from the PSNR model; "
@@ -181,7 +183,7 @@ def main() -> None:
             "truth: " + ", ".join(f"![{p.stem}](img/{p.name})" for p in crops),
         ]
     )
-    (OUT / "results.json").write_text(json.dumps({"table": table, "steps": steps}, indent=2))
+    (args.out / "results.json").write_text(json.dumps({"table": table, "steps": steps}, indent=2))
     print(body, flush=True)
     if not args.no_record:
         append_section("Super-resolution x4: Set5 / Set14 (bicubic, PSNR model, GAN)", body, wall)

@@ -24,6 +24,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -90,8 +91,12 @@ def train_contender(name: str, seconds: float, n: int) -> dict:
         "steps": gan.history["steps"],
         "img_per_s": gan.history["img_per_s"],
         "seconds": seconds_run,
+        "device": gan.history["device"],
         "alarms": dict(monitor.fired),
-        "last_probe": {k: monitor.history[-1].get(k) for k in ("modes_hit", "mode_coverage")},
+        "last_probe": {
+            k: monitor.history[-1].get(k) if monitor.history else None
+            for k in ("modes_hit", "mode_coverage")
+        },
     }
 
 
@@ -113,7 +118,8 @@ def main() -> None:
         real_acc = (classify(judge, real.images) == real.labels).float().mean().item()
         real_modes = mode_coverage(classify(judge, real.images), NUM_MODES)
     load_before = os.getloadavg()[0]
-    with ProcessPoolExecutor(len(CONTENDERS)) as pool:
+    # spawn: a forked child cannot start CUDA once the parent has touched it.
+    with ProcessPoolExecutor(len(CONTENDERS), mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(train_contender, name, args.seconds, args.n) for name in CONTENDERS]
         results = [f.result() for f in futures]
     load_after = os.getloadavg()[0]
@@ -141,9 +147,10 @@ def main() -> None:
         return
     judge_hash = file_sha256(JUDGE / "classifier.safetensors")[:16]
     body = (
-        f"Reduced CPU version: both contenders trained concurrently for {args.seconds:.0f} s "
-        f"each, one CPU thread each (load average {load_before:.1f} before, {load_after:.1f} "
-        f"after), on 60,000 fixed stacked triples of the MNIST training split at 28×28; "
+        f"Both contenders trained concurrently for {args.seconds:.0f} s each on "
+        f"{results[0]['device']}, one CPU thread each (load average {load_before:.1f} before, "
+        f"{load_after:.1f} after), on 60,000 fixed stacked triples of the MNIST training "
+        "split at 28×28; "
         f"{args.n} samples each from G_ema. Judge: the MNIST classifier of "
         f"bench/mnist_wallclock.py (weights sha256 {judge_hash}…) on each channel. Paper "
         "anchors (PacGAN, GPU, full training): DCGAN 99 modes / KL 3.40, PacDCGAN2 1,000 / KL "
@@ -151,7 +158,7 @@ def main() -> None:
         f"{table}\n"
     )
     append_section(
-        f"Stacked MNIST, reduced CPU ({args.seconds:.0f} s per contender)",
+        f"Stacked MNIST on {results[0]['device']} ({args.seconds:.0f} s per contender)",
         body,
         time.perf_counter() - started,
     )

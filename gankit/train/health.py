@@ -462,6 +462,9 @@ class HealthMonitor(Callback):
             fake = G(z.to(device)) if cond is None else G(z.to(device), cond.to(device))
         finally:
             G.train(was_training)
+        # Measured on CPU, where the real probe lives: labellers (a judge, the data's known
+        # centres) then need not follow G onto the GPU.
+        fake = fake.float().cpu()
         feats = probe_features(fake)
         if not torch.isfinite(feats).all():
             return {}
