@@ -47,6 +47,9 @@ OUT = ROOT / "bench" / "out" / "sr_set5"
 IMG = ROOT / "docs" / "img"
 SCALE = 4
 # (benchmark, image, top, left, size): HR regions with fine detail for the side-by-side crops.
+PSNR = "PSNR model (L1)"
+# EDSR's "+" inference: the PSNR model on the 8 flips/rotations of each input, averaged.
+ENSEMBLE = "PSNR model + x8 self-ensemble"
 CROPS = (("Set5", "butterfly", 96, 96, 96), ("Set14", "zebra", 180, 200, 96))
 
 
@@ -86,17 +89,21 @@ def evaluate(models: dict[str, SuperResolution]) -> tuple[dict, dict]:
     outputs: dict[tuple[str, str], dict[str, torch.Tensor]] = {}
     wanted = {(bench, name) for bench, name, *_ in CROPS}
     for bench in ("Set5", "Set14"):
-        scores: dict[str, list[tuple[float, float]]] = {m: [] for m in ("bicubic", *models)}
+        scores: dict[str, list[tuple[float, float]]] = {
+            m: [] for m in ("bicubic", *models, ENSEMBLE)
+        }
         for name, image in load_benchmark(bench):
             hr = modcrop(image, SCALE)
             lr = degrade(hr[None], SCALE)
             results = {"bicubic": bicubic_upscale(lr, SCALE)[0]}
             for label, model in models.items():
                 results[label] = model.upscale(lr[0].to(torch.uint8))
+            results[ENSEMBLE] = models[PSNR].upscale(lr[0].to(torch.uint8), self_ensemble=True)
             for label, sr in results.items():
                 scores[label].append((psnr_y(sr, hr, SCALE).item(), ssim_y(sr, hr, SCALE).item()))
             if (bench, name) in wanted:
-                outputs[(bench, name)] = {**results, "ground truth": hr}
+                crops = {k: v for k, v in results.items() if k != ENSEMBLE}  # looks like PSNR's
+                outputs[(bench, name)] = {**crops, "ground truth": hr}
         table[bench] = {
             label: (
                 sum(p for p, _ in values) / len(values),
@@ -141,7 +148,7 @@ def main() -> None:
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     psnr, gan = train(args)
-    models = {"PSNR model (L1)": psnr, "GAN model (ESRGAN recipe)": gan}
+    models = {PSNR: psnr, "GAN model (ESRGAN recipe)": gan}
     table, outputs = evaluate(models)
     tag = f"{args.psnr_steps}+{args.gan_steps}steps"
     crops = save_crops(outputs, args.out if args.no_record else IMG, tag)
@@ -155,7 +162,7 @@ def main() -> None:
         (p5, s5), (p14, s14) = table["Set5"][label], table["Set14"][label]
         lines.append(f"| {label} | {p5:.2f} | {s5:.4f} | {p14:.2f} | {s14:.4f} |")
     bicubic5 = table["Set5"]["bicubic"][0]
-    gains = {label: table["Set5"][label][0] - bicubic5 for label in models}
+    gains = {label: table["Set5"][label][0] - bicubic5 for label in (*models, ENSEMBLE)}
     gain_text = ", ".join(f"{label} {gain:+.2f} dB" for label, gain in gains.items())
     steps = {label: model.history["steps"] for label, model in models.items()}
     seconds = {label: model.history["seconds_this_run"] for label, model in models.items()}

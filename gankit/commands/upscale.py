@@ -1,6 +1,7 @@
 """``gankit upscale``: super-resolve an image with a trained model, or train one.
 
 gankit upscale runs/sr photo.png -o photo_x4.png          # apply (tiled, any size)
+gankit upscale runs/psnr photo.png -o x4.png --self-ensemble   # average 8 flips/rotations
 gankit upscale train --scale 4 --out runs/sr               # train on the shipped photos
 gankit upscale train --data ./my_photos --preset psnr      # or on a folder of HR images
 gankit upscale train --start-from runs/psnr --set model.pretrain_steps=0 --out runs/gan
@@ -67,7 +68,13 @@ def _apply(args: argparse.Namespace) -> None:
             f"{args.model} holds a {gan.task!r} model, not a super-resolution one; train one "
             "with `gankit upscale train`"
         )
-    image = gan.upscale(args.input, tile=args.tile, overlap=args.overlap, ema=not args.no_ema)
+    image = gan.upscale(
+        args.input,
+        tile=args.tile,
+        overlap=args.overlap,
+        ema=not args.no_ema,
+        self_ensemble=args.self_ensemble,
+    )
     atomic_write_bytes(args.output, png_bytes(image))
     print(f"wrote {args.output} ({image.shape[2]}x{image.shape[1]}, x{gan.config.scale})")
 
@@ -93,6 +100,11 @@ def add_parser(sub: Any) -> None:
         "--overlap", type=int, default=16, help="context pixels around each tile (default 16)"
     )
     parser.add_argument("--no-ema", action="store_true", help="use the raw generator, not its EMA")
+    parser.add_argument(
+        "--self-ensemble",
+        action="store_true",
+        help="average the 8 flips/rotations (8x slower; helps PSNR-oriented models)",
+    )
     train = parser.add_argument_group("train options")
     train.add_argument("--data", default=None, help="photos (default, shipped) or an image folder")
     train.add_argument("--scale", type=int, default=None, choices=(2, 4), help="default 4")

@@ -11,6 +11,7 @@ from gankit.data.superres import SRPatches, training_images
 from gankit.errors import GankitError
 from gankit.tasks.superres import SuperResolution, VGGFeatures, upscale_tiled
 from gankit.train import Trainer
+from gankit.viz import to_uint8
 
 TINY = {"width": 8, "blocks": 1, "growth": 4, "d_width": 8, "d_stages": 2}
 # Receptive-field radius of the TINY generator in LR pixels: head 1 + 3 dense blocks x 5 convs +
@@ -136,6 +137,28 @@ def test_upscale_accepts_files_arrays_and_gray(trained, tmp_path):
     assert gan.upscale(image[:1]).shape == (3, 60, 44)
 
 
+def test_self_ensemble_averages_the_eight_turned_back_views(trained):
+    gan, _ = trained
+    G = gan.G_ema.eval()
+    image = _lr_image(12, 10)
+    lr = image.float()[None] / 127.5 - 1
+    z = torch.zeros(1, 0)
+    views = []
+    for flip in (False, True):
+        for k in range(4):
+            x = torch.rot90(lr.flip(-1) if flip else lr, k, dims=(-2, -1))
+            y = torch.rot90(G(z, x), -k, dims=(-2, -1))
+            views.append(y.flip(-1) if flip else y)
+    expected = to_uint8(torch.stack(views).mean(0)[0])
+    ensemble = gan.upscale(image, self_ensemble=True)
+    assert ensemble.shape == (3, 24, 20)
+    assert (ensemble.int() - expected.int()).abs().max() <= 1  # summation order only
+    assert not torch.equal(ensemble, gan.upscale(image))  # G is not flip-invariant
+    # A flipped input gives the flipped output: the ensemble is exactly equivariant.
+    flipped = gan.upscale(image.flip(-1).contiguous(), self_ensemble=True)
+    assert (flipped.flip(-1).int() - ensemble.int()).abs().max() <= 1
+
+
 def test_clear_errors(trained, tmp_path):
     gan, _ = trained
     with pytest.raises(GankitError, match="not found"):
@@ -193,6 +216,12 @@ def test_cli_train_and_upscale(tmp_path, capsys):
     Image.fromarray(_lr_image().permute(1, 2, 0).numpy()).save(image)
     assert main(["upscale", str(out), str(image), "-o", str(tmp_path / "big.png")]) == 0
     assert Image.open(tmp_path / "big.png").size == (44, 60)
+    plus = tmp_path / "plus.png"
+    assert main(["upscale", str(out), str(image), "-o", str(plus), "--self-ensemble"]) == 0
+    assert np.array_equal(
+        np.asarray(Image.open(plus)).transpose(2, 0, 1),
+        gankit.load(out).upscale(image, self_ensemble=True).numpy(),
+    )
     capsys.readouterr()
     assert main(["upscale", str(tmp_path / "nope"), str(image), "-o", "x.png"]) == 2
     assert "not found" in capsys.readouterr().err
