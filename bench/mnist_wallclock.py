@@ -162,12 +162,17 @@ def budget(args: argparse.Namespace) -> str:
     return f"{args.steps} steps" if args.steps else f"{args.seconds:.0f} s"
 
 
+def contender_samples(out: Path, spec: str) -> Path:
+    """Where contender ``spec`` keeps its samples (.npy); its model directory drops the suffix."""
+    return out / f"gankit-{spec.replace(':', '_').replace('=', '-')}.npy"
+
+
 def launch_all(args: argparse.Namespace, mnist: Path, out: Path) -> dict[str, tuple[Path, str]]:
     """Start every contender at once (one thread each), wait, return name -> (samples, note)."""
     peers_dir = Path(os.environ.get("GANKIT_PEERS", default_data_root().parent / "peers"))
     commands: dict[str, tuple[list[str], Path]] = {}
     for spec in args.gankit:
-        npy = out / f"gankit-{spec.replace(':', '_').replace('=', '-')}.npy"
+        npy = contender_samples(out, spec)
         argv = [__file__, "--contender", spec, "--npy", str(npy)]
         limit = ["--steps", str(args.steps)] if args.steps else ["--seconds", str(args.seconds)]
         commands[f"gankit `{spec}`"] = ([sys.executable, *argv, *limit], npy)

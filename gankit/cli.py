@@ -149,14 +149,22 @@ def _cmd_sample(args: argparse.Namespace) -> None:
     if args.text_encoder:
         gan.use_encoder(args.text_encoder)
     nrow = None
+    how = {"seed": args.seed, "ema": not args.no_ema}
+    if args.truncation is not None:
+        if gan.task not in ("images", "text-images", "toy"):
+            raise GankitError(
+                f"--truncation needs a model that draws from noise; {args.model} is a "
+                f"{gan.task} model"
+            )
+        how["truncation"] = args.truncation
     if args.text:
         texts = [args.text[i % len(args.text)] for i in range(args.n)]
-        samples = gan.sample(args.n, seed=args.seed, ema=not args.no_ema, text=texts)
+        samples = gan.sample(args.n, text=texts, **how)
     elif args.label:
         labels = [args.label[i % len(args.label)] for i in range(args.n)]
-        samples = gan.sample(args.n, seed=args.seed, ema=not args.no_ema, labels=labels)
+        samples = gan.sample(args.n, labels=labels, **how)
     else:
-        samples = gan.sample(args.n, seed=args.seed, ema=not args.no_ema)
+        samples = gan.sample(args.n, **how)
         if getattr(gan, "condition", None) == "class":
             nrow = len(gan.class_names)  # the default labels cycle: one column per class
     if samples.dim() == 2:  # 2-D points
@@ -457,6 +465,14 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--grid", default=None, help="write one PNG grid here")
     sample.add_argument("--out-dir", default=None, help="write one PNG per sample into this folder")
     sample.add_argument("--no-ema", action="store_true", help="use the raw generator, not its EMA")
+    sample.add_argument(
+        "--truncation",
+        type=float,
+        default=None,
+        metavar="T",
+        help="draw latents from the normal truncated to [-T, T] (e.g. 1.0): clearer, less "
+        "varied samples",
+    )
     sample.add_argument(
         "--text",
         action="append",

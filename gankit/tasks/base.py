@@ -313,13 +313,21 @@ class GANTask:
             raise GankitError(f"number of samples must be a positive integer, got {n!r}")
         return self.G_ema if ema and self.G_ema is not None else self.G
 
-    def generate(self, n: int, seed: int = 0, ema: bool = True) -> torch.Tensor:
-        """Raw generator output for ``n`` latents drawn from ``seed`` (same seed → same output)."""
-        return generate(self._sampling_generator(n, ema), n, seed)
+    def generate(
+        self, n: int, seed: int = 0, ema: bool = True, truncation: float | None = None
+    ) -> torch.Tensor:
+        """Raw generator output for ``n`` latents drawn from ``seed`` (same seed → same output).
 
-    def sample(self, n: int, seed: int = 0, ema: bool = True) -> Any:
+        ``truncation`` t draws the latents from the normal truncated to [-t, t]: more typical,
+        less varied samples (:func:`gankit.nn.generate.latents`).
+        """
+        return generate(self._sampling_generator(n, ema), n, seed, truncation=truncation)
+
+    def sample(
+        self, n: int, seed: int = 0, ema: bool = True, truncation: float | None = None
+    ) -> Any:
         """``n`` samples of G_ema (``ema=False``: the raw G); same seed, same samples."""
-        return self.postprocess(self.generate(n, seed=seed, ema=ema))
+        return self.postprocess(self.generate(n, seed=seed, ema=ema, truncation=truncation))
 
     # ------------------------------------------------------------- save/load
     def save(self, out: str | Path) -> Path:

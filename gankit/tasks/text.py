@@ -217,16 +217,18 @@ class TextGAN(ImageGAN):
         ema: bool = True,
         labels: Any = None,
         text: str | Sequence[str] | None = None,
+        truncation: float | None = None,
     ) -> torch.Tensor:
         """Raw output in [-1, 1] for ``n`` latents from ``seed``, drawn as ``text`` says.
 
-        ``text``: one sentence for all, a list of ``n``, or None (:meth:`default_texts`).
+        ``text``: one sentence for all, a list of ``n``, or None (:meth:`default_texts`);
+        ``truncation``: as for :meth:`ImageGAN.generate`.
         """
         G = self._sampling_generator(n, ema)
         if labels is not None:
             raise GankitError("a text-conditional model takes text=, not labels=")
         cond = self.embed(text if text is not None else self.default_texts(n), n)
-        return generate(G, n, seed, cond=cond)
+        return generate(G, n, seed, cond=cond, truncation=truncation)
 
     def sample(
         self,
@@ -235,6 +237,7 @@ class TextGAN(ImageGAN):
         ema: bool = True,
         labels: Any = None,
         text: str | Sequence[str] | None = None,
+        truncation: float | None = None,
     ) -> torch.Tensor:
         """``n`` uint8 images (n, C, H, W) for ``text``; same seed and text, same images.
 
@@ -242,7 +245,10 @@ class TextGAN(ImageGAN):
             >>> gan.sample(8, text="a thin right-slanted seven").shape   # doctest: +SKIP
             torch.Size([8, 1, 32, 32])
         """
-        return self.postprocess(self.generate(n, seed=seed, ema=ema, labels=labels, text=text))
+        images = self.generate(
+            n, seed=seed, ema=ema, labels=labels, text=text, truncation=truncation
+        )
+        return self.postprocess(images)
 
     def interpolate(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         raise GankitError("interpolation is not available for text-conditional models yet")

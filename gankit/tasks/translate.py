@@ -307,7 +307,9 @@ class _Translator(GANTask):
             G.train(was_training)
         return torch.cat(out)
 
-    def generate(self, n: int, seed: int = 0, ema: bool = True) -> Tensor:
+    def generate(
+        self, n: int, seed: int = 0, ema: bool = True, truncation: float | None = None
+    ) -> Tensor:
         raise GankitError(
             f"a {type(self).__name__} model translates images instead of drawing samples from "
             "noise; use apply(images) or `gankit translate apply`"

@@ -10,7 +10,7 @@ from gankit.nn.conditioning import (
     ConditionalBatchNorm2d,
     build_condition_encoder,
 )
-from gankit.nn.generate import generate, slerp
+from gankit.nn.generate import generate, latents, slerp
 
 SMALL = {
     "dcgan": {"resolution": 16, "g_width": 4, "d_width": 4, "latent_dim": 8},
@@ -181,3 +181,29 @@ def test_slerp_ends_at_its_endpoints_and_keeps_the_norm_of_equal_norm_points():
     path = slerp(a, b, torch.linspace(0, 1, 7))
     assert torch.allclose(path[:, 0], a, atol=1e-5) and torch.allclose(path[:, -1], b, atol=1e-5)
     assert torch.allclose(path.norm(dim=2), torch.ones(3, 7), atol=1e-5)
+
+
+def test_truncated_latents_stay_in_bounds_follow_the_truncated_normal_and_the_seed():
+    z = latents(50_000, 4, seed=0, truncation=1.0)
+    assert z.shape == (50_000, 4) and z.dtype == torch.float32
+    assert z.abs().max() <= 1.0
+    # The standard normal truncated to [-1, 1] has standard deviation 0.5396.
+    assert abs(z.std().item() - 0.5396) < 0.005 and abs(z.mean().item()) < 0.01
+    assert torch.equal(latents(7, 3, seed=2, truncation=0.5), latents(7, 3, seed=2, truncation=0.5))
+    # Without truncation: exactly the seeded standard normal every sample has always used.
+    plain = torch.randn(7, 3, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(latents(7, 3, seed=2), plain)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), True, "1"])
+def test_bad_truncation_is_a_clear_error(bad):
+    with pytest.raises(GankitError, match="truncation must be a positive number"):
+        latents(2, 3, seed=0, truncation=bad)
+
+
+def test_truncation_moves_samples_toward_the_typical_output():
+    G, _, _ = conditional("dcgan")
+    labels = torch.full((64,), 3)
+    free = generate(G, 64, seed=1, cond=labels)
+    tight = generate(G, 64, seed=1, cond=labels, truncation=0.1)
+    assert tight.var(0).mean() < 0.1 * free.var(0).mean()

@@ -178,6 +178,14 @@ def test_cli_trains_conditionally_and_samples_by_label(tiny_train_args, tmp_path
     args = ["sample", str(out), "--interpolate", "3:8", "--frames", "4", "--grid", str(gif)]
     assert main(args) == 0
     assert Image.open(gif).n_frames == 6
+    truncated = tmp_path / "clear-sevens.png"
+    args = ["sample", str(out), "-n", "4", "--label", "7", "--truncation", "0.5"]
+    assert main([*args, "--grid", str(truncated)]) == 0
+    expected = load(out).sample(4, labels=7, truncation=0.5)
+    first = np.asarray(Image.open(truncated).convert("L"))[2:18, 2:18]  # top-left sample
+    assert np.array_equal(first, expected[0, 0].numpy())
+    assert main([*args[:-1], "-1", "--grid", str(truncated)]) == 2
+    assert "truncation must be a positive number" in capsys.readouterr().err
     assert main(["sample", str(out), "--label", "eleven", "--grid", str(grid)]) == 2
     assert "unknown class 'eleven'" in capsys.readouterr().err
     assert main(["sample", str(out), "--interpolate", "3", "--grid", str(gif)]) == 2
