@@ -69,6 +69,11 @@ class TabularConfig:
     condition_modes: bool = False
     # Weight of G's span-frequency term (:func:`span_frequency_loss`); 0 leaves it out.
     frequency_weight: float = 0.0
+    # A discrete column the user names as the one to predict (CTAB-GAN's auxiliary classifier):
+    # a classifier fitted on the real rows judges whether G's rows have the target their other
+    # columns imply, with weight ``target_weight``. "" (the default) leaves it out.
+    target: str = ""
+    target_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if sum(self.span_sizes) != self.data_dim or len(self.span_sizes) != len(self.span_softmax):
@@ -83,6 +88,7 @@ class TabularConfig:
             or not 0 <= self.d_dropout < 1
             or self.tau <= 0
             or not 0 <= self.frequency_weight < math.inf  # refuses NaN too
+            or not 0 <= self.target_weight < math.inf
         ):
             raise GankitError(f"tabular config has an invalid size or rate: {self}")
 
@@ -243,6 +249,34 @@ def span_frequency_loss(real: Tensor, fake: Tensor, index: Tensor, valid: Tensor
     q = fake[:, index].mean(dim=0).masked_fill(~valid, 1.0)
     kl = p * (torch.log(p.clamp_min(1e-8)) - torch.log(q.clamp_min(1e-8)))
     return kl.sum()
+
+
+class TargetClassifier(nn.Module):
+    """``(B, data_dim) -> (B, size)`` logits of a target span's slot from the rest of the row.
+
+    The target's own span ``[start, start + size)`` is zeroed on the way in, so the classifier
+    reads only the other columns (CTAB-GAN's auxiliary classifier, fitted on real rows).
+
+    Example:
+        >>> classifier = TargetClassifier(data_dim=5, start=3, size=2)
+        >>> classifier(torch.randn(4, 5)).shape
+        torch.Size([4, 2])
+    """
+
+    def __init__(self, data_dim: int, start: int, size: int, hidden: tuple[int, ...] = (256, 256)):
+        super().__init__()
+        self.start, self.size = start, size
+        layers: list[nn.Module] = []
+        width = data_dim
+        for units in hidden:
+            layers += [nn.Linear(width, units), nn.LeakyReLU(0.2), nn.Dropout(0.25)]
+            width = units
+        self.net = nn.Sequential(*layers, nn.Linear(width, size))
+
+    def forward(self, rows: Tensor) -> Tensor:
+        mask = torch.ones(rows.shape[1], device=rows.device, dtype=rows.dtype)
+        mask[self.start : self.start + self.size] = 0.0
+        return self.net(rows * mask)
 
 
 def build_tabular(config: TabularConfig) -> tuple[TabularGenerator, TabularDiscriminator]:

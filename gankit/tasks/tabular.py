@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gankit.config import from_dict
@@ -36,7 +37,12 @@ from gankit.data.tabular import (
 )
 from gankit.errors import GankitError
 from gankit.io import read_json, write_json
-from gankit.nn.tabular import TabularConfig, span_frequency_loss, span_layout
+from gankit.nn.tabular import (
+    TabularConfig,
+    TargetClassifier,
+    span_frequency_loss,
+    span_layout,
+)
 from gankit.tasks.base import GANTask, Preset
 from gankit.train import TrainConfig
 from gankit.train.objective import Objective
@@ -44,6 +50,10 @@ from gankit.train.objective import Objective
 TRANSFORMER_NAME = "transformer.json"
 _CHUNK = 2000  # rows per generator call when sampling
 _MAX_REJECTION_ROUNDS = 50
+# The target classifier's fit on the real rows: Adam 1e-3, batches of 256 (about 10 epochs of
+# Adult; a few seconds on one CPU core).
+_CLASSIFIER_STEPS = 1500
+_CLASSIFIER_BATCH = 256
 
 # What both recipes share with CTGAN: batch 500, Adam (0.5, 0.9) with weight decay 1e-6.
 _CTGAN_OPTIMIZER = TrainConfig(
@@ -111,6 +121,7 @@ class TabularGAN(GANTask):
         self.transformer: TableTransformer | None = None
         self._declared: dict[str, Any] = {"discrete_columns": None, "metadata": None}
         self._train_frame: pd.DataFrame | None = None
+        self._train_rows: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -157,6 +168,8 @@ class TabularGAN(GANTask):
                 frame, **declared, seed=self.train_config.seed, condition_modes=bool(modes)
             )
         self._train_frame = frame
+        data = tabular_data(self.transformer, frame)
+        self._train_rows = data.rows
         info = {
             "source": source,
             "name": name,
@@ -164,7 +177,7 @@ class TabularGAN(GANTask):
             "kinds": {spec.name: spec.kind for spec in self.transformer.columns},
             "layout": _layout(self.transformer),
         }
-        return tabular_data(self.transformer, frame), info
+        return data, info
 
     def arch_config(self, data_info: dict[str, Any]) -> dict[str, Any]:
         # The row layout G and D are built for; JSON lists become the config's tuples.
@@ -173,7 +186,37 @@ class TabularGAN(GANTask):
 
     def objective(self) -> Objective | None:
         config = from_dict(TabularConfig, self.model_config or {}, "tabular model config")
-        return SpanFrequency(config) if config.frequency_weight > 0 else None
+        classifier = self._target_classifier(config.target) if config.target else None
+        if config.frequency_weight == 0 and classifier is None:
+            return None
+        return TabularTerms(config, classifier)
+
+    def _target_classifier(self, target: str) -> TargetClassifier:
+        """The classifier of ``target`` from the other columns, fitted on the training rows."""
+        transformer = self.transformer
+        names = [spec.name for spec in transformer.columns]
+        if target not in names:
+            raise GankitError(f"model target {target!r} is not a column of the table: {names}")
+        index = names.index(target)
+        if not transformer.columns[index].discrete:
+            raise GankitError(
+                f"model target {target!r} is {transformer.columns[index].kind}; the target "
+                "classifier needs a discrete column"
+            )
+        span = transformer.column_spans[index][0]
+        rows = self._train_rows
+        labels = rows[:, span.start : span.stop].argmax(dim=1)
+        with torch.random.fork_rng():  # dropout and init: seeded, and G's stream stays untouched
+            torch.manual_seed(self.train_config.seed)
+            classifier = TargetClassifier(transformer.output_dim, span.start, span.size)
+            optimizer = torch.optim.Adam(classifier.parameters(), lr=1e-3)
+            for _ in range(_CLASSIFIER_STEPS):
+                batch = torch.randint(len(rows), (_CLASSIFIER_BATCH,))
+                loss = F.cross_entropy(classifier(rows[batch]), labels[batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        return classifier.eval().requires_grad_(False)
 
     # --------------------------------------------------------------- sample
     def _require_transformer(self) -> TableTransformer:
@@ -316,20 +359,36 @@ class TabularGAN(GANTask):
         return result
 
 
-class SpanFrequency(Objective):
-    """G's extra term: :func:`~gankit.nn.tabular.span_frequency_loss` times its weight."""
+class TabularTerms(Objective):
+    """G's optional extra terms, each times its weight.
 
-    g_needs_real = True  # also on a table with no discrete column (trained unconditionally)
+    ``frequency``: :func:`~gankit.nn.tabular.span_frequency_loss`. ``target``: the cross-entropy
+    of the fitted target classifier on G's rows against the target G gave them, so a row's other
+    columns imply its target as they do in real rows (CTAB-GAN's information-preserving
+    classifier loss; the classifier stays fixed).
+    """
 
-    def __init__(self, config: TabularConfig) -> None:
+    def __init__(self, config: TabularConfig, classifier: TargetClassifier | None) -> None:
         _, self.index, self.valid = span_layout(config)
-        self.weight = config.frequency_weight
+        self.frequency_weight = config.frequency_weight
+        self.target_weight = config.target_weight
+        self.classifier = classifier
+        # The frequency term compares with a real batch, also on a table with no discrete column.
+        self.g_needs_real = self.frequency_weight > 0
 
     def g_terms(
         self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
     ) -> dict[str, torch.Tensor]:
-        index, valid = self.index.to(fake.device), self.valid.to(fake.device)
-        return {"frequency": self.weight * span_frequency_loss(real, fake, index, valid)}
+        terms = {}
+        if self.frequency_weight > 0:
+            index, valid = self.index.to(fake.device), self.valid.to(fake.device)
+            kl = span_frequency_loss(real, fake, index, valid)
+            terms["frequency"] = self.frequency_weight * kl
+        if self.classifier is not None:
+            classifier = self.classifier.to(fake.device)
+            target = fake[:, classifier.start : classifier.start + classifier.size].argmax(dim=1)
+            terms["target"] = self.target_weight * F.cross_entropy(classifier(fake), target)
+        return terms
 
 
 def _save_marginals(real: pd.DataFrame, synthetic: pd.DataFrame, path: Path, most: int = 8) -> None:

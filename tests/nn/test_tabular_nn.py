@@ -86,3 +86,9 @@ def test_frequency_weight_must_be_finite_and_not_negative():
     for weight in (-1.0, float("inf"), float("nan")):
         with pytest.raises(GankitError, match="invalid size or rate"):
             TabularConfig(**LAYOUT, frequency_weight=weight)
+
+
+def test_target_weight_must_be_finite_and_not_negative():
+    for weight in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(GankitError, match="invalid size or rate"):
+            TabularConfig(**LAYOUT, target_weight=weight)

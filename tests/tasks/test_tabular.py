@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from gankit import GankitError, TabularGAN, load
 from gankit.cli import main
@@ -208,3 +209,43 @@ def test_frequency_term_also_trains_a_table_without_discrete_columns(table, tmp_
     TabularGAN(model=model, **TINY).fit(numeric, out=tmp_path / "run", quiet=True)
     lines = (tmp_path / "run" / "stats.jsonl").read_text().splitlines()
     assert any("g_frequency" in json.loads(line) for line in lines)
+
+
+def _labelled(rows: int = 400) -> pd.DataFrame:
+    """``label`` is ``high`` exactly when ``x > 0``; ``c`` is noise."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=rows)
+    c = rng.choice(["u", "v", "w"], rows)
+    return pd.DataFrame({"x": x, "c": c, "label": np.where(x > 0, "high", "low")})
+
+
+def test_target_classifier_reads_the_other_columns_and_scores_g_rows(tmp_path):
+    df = _labelled()
+    model = {**TINY_MODEL, "target": "label"}
+    gan = TabularGAN(model=model, **TINY).fit(df, out=tmp_path / "run", quiet=True)
+    stats = [
+        json.loads(line) for line in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()
+    ]
+    assert any(s.get("g_target", 0) > 0 for s in stats)
+    terms = gan.objective()
+    encoded = gan.transformer.transform(df)
+    rows = torch.from_numpy(encoded)
+    start, size = terms.classifier.start, terms.classifier.size
+    predicted = terms.classifier(rows).argmax(dim=1)
+    assert (predicted == rows[:, start : start + size].argmax(dim=1)).float().mean() > 0.9
+    # Rows whose label contradicts their x cost G more than the real rows do; the classifier
+    # itself never sees the label.
+    flipped = rows.clone()
+    flipped[:, start : start + size] = rows[:, start : start + size].flip(1)
+    assert torch.equal(terms.classifier(flipped), terms.classifier(rows))
+    real_term = terms.g_terms(None, None, rows, None)["target"]
+    assert terms.g_terms(None, None, flipped, None)["target"] > real_term + 1.0
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("nope", "model target 'nope' is not a column"), ("x", "'x' is continuous")],
+)
+def test_target_must_be_a_discrete_column(target, message):
+    with pytest.raises(GankitError, match=message):
+        TabularGAN(model={**TINY_MODEL, "target": target}, **TINY).fit(_labelled(), quiet=True)
