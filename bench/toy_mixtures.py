@@ -42,7 +42,8 @@ IMG = ROOT / "docs" / "img"
 
 # name -> (preset, training overrides, model overrides, what it is). "plain" is the PacGAN
 # paper's baseline: the MLPs of toy-rpgan (continuous G: no latent buckets) with the
-# non-saturating loss and none of the countermeasures (no R1/R2, no EMA, no packing, constant lr).
+# non-saturating loss and none of the countermeasures (no R1/R2, no EMA, no packing, constant lr,
+# no coverage term).
 _PLAIN = {
     "loss": "nonsaturating",
     "r1_gamma": 0.0,
@@ -54,7 +55,7 @@ RECIPES: dict[str, tuple[str, dict, dict, str]] = {
     "plain": (
         "toy-rpgan",
         _PLAIN,
-        {"latent_buckets": 0},
+        {"latent_buckets": 0, "coverage_weight": 0.0},
         "plain GAN (same MLPs, continuous G; NS loss, no reg, no EMA)",
     ),
     "toy-mlp": ("toy-mlp", {}, {}, "toy-mlp preset (NS + lazy R1 + EMA)"),
@@ -62,7 +63,7 @@ RECIPES: dict[str, tuple[str, dict, dict, str]] = {
         "toy-rpgan",
         {},
         {},
-        "toy-rpgan preset (RpGAN + R1, 64 latent buckets, EMA, cosine lr)",
+        "toy-rpgan preset (RpGAN + R1, 64 latent buckets, coverage term, EMA, cosine lr)",
     ),
 }
 

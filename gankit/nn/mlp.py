@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -31,7 +32,9 @@ class MLPConfig:
     ``spectral_norm`` wraps D's linear layers. ``latent_buckets`` > 0 cuts the first latent
     coordinate into that many equally likely buckets, each adding a learned vector to G's first
     hidden layer: G can then jump between separated modes instead of bridging them (see
-    :class:`MLPGenerator`); 0 keeps G a continuous map of z.
+    :class:`MLPGenerator`); 0 keeps G a continuous map of z. ``coverage_weight`` > 0 adds the
+    nearest-fake coverage term to G's loss (the toy task's objective,
+    :class:`gankit.tasks.toy.NearestFakeCoverage`); it changes no module.
     """
 
     data_dim: int = 2
@@ -41,6 +44,7 @@ class MLPConfig:
     pack: int = 1
     spectral_norm: bool = False
     latent_buckets: int = 0
+    coverage_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("data_dim", "latent_dim", "hidden", "depth", "pack"):
@@ -50,6 +54,8 @@ class MLPConfig:
             raise GankitError(
                 f"mlp latent_buckets must be 0 (off) or >= 2, got {self.latent_buckets}"
             )
+        if not 0 <= self.coverage_weight < math.inf:  # refuses NaN too
+            raise GankitError(f"mlp coverage_weight must be >= 0, got {self.coverage_weight}")
 
 
 def _mlp(in_dim: int, hidden: int, depth: int, out_dim: int, spectral_norm: bool) -> nn.Sequential:

@@ -21,6 +21,7 @@ from gankit.metrics.modes import toy_mode_stats
 from gankit.nn.generate import generate
 from gankit.tasks.base import GANTask, Preset
 from gankit.train import TrainConfig
+from gankit.train.objective import Objective
 from gankit.viz import save_scatter
 
 TOY_PRESETS: dict[str, Preset] = {
@@ -43,15 +44,18 @@ TOY_PRESETS: dict[str, Preset] = {
     "toy-rpgan": Preset(
         "toy-rpgan",
         "Mode-covering recipe for 2-D mixtures: relativistic pairing loss (RpGAN) with lazy R1, "
-        "4-layer MLPs, a G with 64 discrete latent buckets so it can jump between modes, EMA "
-        "0.99 and a cosine lr decay that lets G settle on the modes.",
+        "4-layer MLPs, a G with 64 discrete latent buckets so it can jump between modes, a "
+        "nearest-fake coverage term that calls a bucket to any mode left empty, EMA 0.99 and a "
+        "cosine lr decay that lets G settle on the modes.",
         "mlp",
         # Depth: G needs steep transitions between modes, and a 4th layer roughly doubled the
         # share of on-mode samples against 3 layers on the ring. Buckets: a continuous G has to
         # put mass on the paths between modes (9 % of ring samples at 6,000 steps); 64 buckets
         # cut that to 0 on seed 0 (high quality 87.5 % -> 98.4 %). 256 buckets did as well on the
         # ring but worse on the grid (1 sample per bucket per batch: buckets learn slowly).
-        {"data_dim": 2, "hidden": 128, "depth": 4, "latent_buckets": 64},
+        # Coverage: with buckets alone a mode that no bucket reached stayed empty (grid 18-25
+        # modes over 10 seeds); the nearest-fake term pulls a bucket to it (NearestFakeCoverage).
+        {"data_dim": 2, "hidden": 128, "depth": 4, "latent_buckets": 64, "coverage_weight": 1.0},
         TrainConfig(
             steps=6000,
             batch_size=256,
@@ -68,6 +72,36 @@ TOY_PRESETS: dict[str, Preset] = {
         ),
     ),
 }
+
+
+class NearestFakeCoverage(Objective):
+    """G's coverage term: each real point's distance to its nearest fake in the batch, averaged.
+
+    A mode that no fake reaches sits in a flat region of D (no reals nearby are matched, and no
+    fakes for D to push against), so the adversarial loss alone never calls G back to it. This
+    term gives every real point a pull on the nearest fake, so an empty mode always draws the
+    closest latent bucket, whatever D says; fakes far from all reals get no pull. It is the
+    nearest-neighbour matching of IMLE (Li & Malik 2019) used as a term beside the GAN loss, and
+    it is meant for low-dimensional data, where Euclidean distance between points is meaningful.
+    Plain distance (not squared), so a far mode pulls as hard as a near one.
+
+    Example:
+        >>> real = torch.tensor([[0.0, 0.0], [0.0, 4.0]])  # 1 and 3 from the one fake
+        >>> fake = torch.tensor([[0.0, 1.0]])
+        >>> NearestFakeCoverage(0.5).g_terms(None, real, fake, None)["coverage"].item()
+        1.0
+    """
+
+    g_needs_real = True
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+
+    def g_terms(
+        self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
+    ) -> dict[str, torch.Tensor]:
+        nearest = torch.cdist(real.float(), fake.float()).min(dim=1).values  # (B_real,)
+        return {"coverage": self.weight * nearest.mean()}
 
 
 class ToyGAN(GANTask):
@@ -95,6 +129,10 @@ class ToyGAN(GANTask):
 
     def arch_config(self, data_info: dict[str, Any]) -> dict[str, Any]:
         return {"data_dim": 2}
+
+    def objective(self) -> Objective | None:
+        weight = (self.model_config or {}).get("coverage_weight", 0.0)
+        return NearestFakeCoverage(weight) if weight > 0 else None
 
     def render(self, G: nn.Module, path: Path) -> None:
         save_scatter(generate(G, 2500, seed=0), path, torch.tensor(self.data_info["centers"]))
