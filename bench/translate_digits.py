@@ -11,11 +11,15 @@ labels were never used) and scored by the MNIST judge classifier of bench/mnist_
 - FD to MNIST ↓: Fréchet distance to the 10,000 MNIST test digits in the judge's features.
 
 The baseline row is the identity mapping (the enlarged digits as they are), scored the same way.
-Contenders differ in the weight of the structure-consistency term (``--structure-weights``; 0 is
-plain CycleGAN); they train side by side, one CPU thread each, for the same number of steps.
+Contenders (``--contenders``, ``KIND:WEIGHT``) differ in the structure-consistency term: its
+weight (``structure:0`` is plain CycleGAN) and its frame (``deskew:W`` adds
+``structure_deskew``). They train side by side, one CPU thread each, for the same number of
+steps; ``--reuse`` judges contenders already trained to ``--steps`` (same seed) as they are, so
+a busy machine can train them two at a time.
 
-    python bench/translate_digits.py --steps 1000 --structure-weights 0 2 8   # recorded,
-    python bench/translate_digits.py --resume --steps 2000                    # then resumed
+    python bench/translate_digits.py --steps 1000 --contenders deskew:2 deskew:4 --no-record
+    python bench/translate_digits.py --steps 1000 --reuse \
+        --contenders structure:0 structure:2 deskew:2 deskew:4                 # recorded
     python bench/translate_digits.py --steps 20 --no-record                  # a quick look
 """
 
@@ -48,6 +52,27 @@ OUT = ROOT / "bench" / "out" / "translate_digits"
 IMG = ROOT / "docs" / "img"
 # Narrower than the default preset so a 10-minute, one-thread budget reaches ~1,000 steps.
 MODEL = {"width": 16, "d_width": 16, "d_layers": 2}
+# Contender kinds: the model settings beside structure_weight.
+KINDS = {"structure": {}, "deskew": {"structure_deskew": True}}
+HISTORY = "bench-history.json"  # a contender's training history, for --reuse
+
+
+def _parse(spec: str) -> tuple[str, float]:
+    kind, _, weight = spec.partition(":")
+    try:
+        value = float(weight)
+    except ValueError:
+        value = -1.0
+    if kind not in KINDS or value < 0:
+        raise SystemExit(f"contender {spec!r}: expected KIND:WEIGHT with KIND in {list(KINDS)}")
+    return kind, value
+
+
+def _label(spec: str) -> str:
+    kind, weight = _parse(spec)
+    if weight == 0:
+        return "CycleGAN, plain (structure weight 0)"
+    return f"CycleGAN, structure weight {weight:g}" + (", deskewed" if kind == "deskew" else "")
 
 
 def _saved_steps(run_dir: Path) -> int:
@@ -55,15 +80,17 @@ def _saved_steps(run_dir: Path) -> int:
     return int(step_dir.name.split("-")[1]) if step_dir is not None else 0
 
 
-def _run_dir(seed: int, weight: float) -> Path:
-    return OUT / f"seed{seed}-structure{weight:g}"
+def _run_dir(seed: int, spec: str) -> Path:
+    kind, weight = _parse(spec)
+    return OUT / f"seed{seed}-{kind}{weight:g}"
 
 
-def train_contender(args: argparse.Namespace, weight: float) -> None:
-    """Train (or continue) one CycleGAN with structure weight ``weight``; print its history."""
+def train_contender(args: argparse.Namespace, spec: str) -> None:
+    """Train (or continue) the CycleGAN of contender ``spec``; print and save its history."""
     torch.set_num_threads(1)
     data = digits_mnist("train")
-    run_dir = _run_dir(args.seed, weight)
+    kind, weight = _parse(spec)
+    run_dir = _run_dir(args.seed, spec)
     if args.resume:
         # Continue the previous run (bit-identical to a longer uninterrupted one).
         model = load(run_dir)
@@ -77,24 +104,35 @@ def train_contender(args: argparse.Namespace, weight: float) -> None:
             shutil.rmtree(run_dir)
         start_step = 0
         model = CycleGAN(
-            model={**MODEL, "structure_weight": weight},
+            model={**MODEL, **KINDS[kind], "structure_weight": weight},
             batch_size=args.batch_size,
             seed=args.seed,
             checkpoint_every=10**6,
         )
         model.fit(data, steps=args.steps, out=run_dir, quiet=True, max_seconds=args.max_seconds)
-    print(json.dumps({**model.history, "start_step": start_step}), flush=True)
+    history = json.dumps({**model.history, "start_step": start_step})
+    (run_dir / HISTORY).write_text(history)
+    print(history, flush=True)
 
 
-def launch(args: argparse.Namespace) -> dict[float, dict]:
-    """All contenders at once, one thread each; returns weight -> training history."""
+def _reusable(args: argparse.Namespace, spec: str) -> dict | None:
+    run_dir = _run_dir(args.seed, spec)
+    if not (args.reuse and (run_dir / HISTORY).exists()):
+        return None
+    history = json.loads((run_dir / HISTORY).read_text())
+    return history if _saved_steps(run_dir) == args.steps == history["steps"] else None
+
+
+def launch(args: argparse.Namespace) -> dict[str, dict]:
+    """Contenders not reused start at once, one thread each; returns spec -> history."""
+    reused = {spec: _reusable(args, spec) for spec in args.contenders}
     argv = [sys.executable, __file__, "--steps", str(args.steps), "--max-seconds",
             str(args.max_seconds), "--batch-size", str(args.batch_size), "--seed",
             str(args.seed)] + (["--resume"] if args.resume else [])  # fmt: skip
     histories = run_side_by_side(
-        {str(weight): [*argv, "--contender", str(weight)] for weight in args.structure_weights}
+        {spec: [*argv, "--contender", spec] for spec in args.contenders if reused[spec] is None}
     )
-    return {weight: histories[str(weight)] for weight in args.structure_weights}
+    return {spec: reused[spec] or histories[spec] for spec in args.contenders}
 
 
 def main() -> None:
@@ -105,8 +143,16 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=3600, help="safety cap per model")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--structure-weights", type=float, nargs="+", default=[0.0, 2.0, 8.0])
-    parser.add_argument("--contender", type=float, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--contenders", nargs="+", default=["structure:0", "structure:2", "deskew:2"],
+        help="KIND:WEIGHT, KIND structure or deskew",
+    )  # fmt: skip
+    parser.add_argument("--contender", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="judge contenders already trained to --steps as they are",
+    )
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument(
         "--resume", action="store_true", help="continue the previous runs of this seed"
@@ -124,7 +170,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     histories = launch(args)
     load_after = os.getloadavg()[0]
-    models = {weight: load(_run_dir(args.seed, weight)) for weight in args.structure_weights}
+    models = {spec: load(_run_dir(args.seed, spec)) for spec in args.contenders}
 
     data = digits_mnist("train")
     test = load_mnist(mnist, "test", 32)
@@ -132,9 +178,8 @@ def main() -> None:
     with torch.no_grad():
         real_features = judge.features(test.batch(torch.arange(len(test))))
     outputs = {"identity (enlarged digits as they are)": digits}
-    for weight, model in models.items():
-        name = f"CycleGAN, structure weight {weight:g}" + (" (plain)" if weight == 0 else "")
-        outputs[name] = model.apply(digits, direction="AB")
+    for spec, model in models.items():
+        outputs[_label(spec)] = model.apply(digits, direction="AB")
     rows = [
         "| mapping | class preservation ↑ | FD to MNIST test ↓ | steps | s |",
         "|---|---:|---:|---:|---:|",

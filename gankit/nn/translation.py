@@ -110,10 +110,13 @@ class CycleGANConfig:
     pool_size: int = 50  # history of fakes shown to D (Shrivastava et al. 2017); 0 = none
     # Structure consistency (gankit.tasks.translate.structure_map): each translation must keep
     # its source's low-frequency shape, compared at structure_size^2 pixels after removing
-    # brightness and contrast and, with structure_align, position and scale (ink moments).
+    # brightness and contrast and, with structure_align, position and scale (ink moments);
+    # structure_deskew also removes slant and half the aspect ratio from the frame and softens
+    # the strokes first (stroke width and slant are style, not shape).
     structure_weight: float = 0.0
     structure_size: int = 8
     structure_align: bool = True
+    structure_deskew: bool = False
 
     def __post_init__(self) -> None:
         self.unet("AB"), self.unet("BA"), self.patchgan("A")  # validates the fields
@@ -129,9 +132,15 @@ class CycleGANConfig:
                 f"cyclegan structure_size must be an integer from 2 to the resolution "
                 f"({self.resolution}), got {self.structure_size!r}"
             )
-        if not isinstance(self.structure_align, bool):
+        for name in ("structure_align", "structure_deskew"):
+            if not isinstance(getattr(self, name), bool):
+                raise GankitError(
+                    f"cyclegan {name} must be true or false, got {getattr(self, name)!r}"
+                )
+        if self.structure_deskew and not self.structure_align:
             raise GankitError(
-                f"cyclegan structure_align must be true or false, got {self.structure_align!r}"
+                "cyclegan structure_deskew refines the aligned frame, so it needs "
+                "structure_align=true"
             )
         if self.identity_weight > 0 and self.channels_a != self.channels_b:
             raise GankitError(

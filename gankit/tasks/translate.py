@@ -115,7 +115,19 @@ class ImagePool:
 _STRUCTURE_SPAN = 1.5
 
 
-def structure_map(images: Tensor, size: int = 8, align: bool = True) -> Tensor:
+def _soften(ink: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur with standard deviation ``sigma`` pixels (zero padding)."""
+    radius = int(3 * sigma) + 1
+    taps = torch.arange(-radius, radius + 1, dtype=ink.dtype, device=ink.device)
+    kernel = torch.exp(-(taps**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    ink = F.conv2d(ink, kernel.view(1, 1, 1, -1), padding=(0, radius))
+    return F.conv2d(ink, kernel.view(1, 1, -1, 1), padding=(radius, 0))
+
+
+def structure_map(
+    images: Tensor, size: int = 8, align: bool = True, deskew: bool = False
+) -> Tensor:
     """The low-frequency shape of images in [-1, 1]: (N, C, H, W) -> unit-norm (N, 1, size, size).
 
     Colour, brightness and contrast are removed (channel mean, zero mean, unit norm), so only
@@ -124,6 +136,13 @@ def structure_map(images: Tensor, size: int = 8, align: bool = True) -> Tensor:
     radius (moment normalisation, the classic way digits are put in a common frame), so a
     translation may also move and resize what it draws, but not reshape it. Brightness is read
     as ink: align suits light strokes on a dark ground (digits, sketches).
+
+    ``deskew`` (with ``align``) goes further, as classic digit normalisation does: the strokes
+    are blurred by 1/32 of the image height first (a thick stroke and a thin one then look
+    alike), the frame is sheared to undo the slant (the xy ink moment) and scaled per axis
+    halfway to the ink's own height and width. Slant, aspect and stroke width are then style:
+    on scikit-learn digits against MNIST, a digit's nearest MNIST map has the same class 88 %
+    of the time with it, 76 % without (bench/translate_digits.py's docs).
 
     CycleGAN's structure term compares ``structure_map(G(x))`` with ``structure_map(x)``: the
     cycle loss alone lets G turn a 7 into a 9 as long as G_BA turns it back (the information
@@ -143,21 +162,35 @@ def structure_map(images: Tensor, size: int = 8, align: bool = True) -> Tensor:
     ink = (images.mean(1, keepdim=True) + 1) / 2  # (N, 1, H, W) in [0, 1]
     if align:
         n, _, h, w = ink.shape
-        ys = torch.linspace(-1, 1, h, device=ink.device)
-        xs = torch.linspace(-1, 1, w, device=ink.device)
+        if deskew:
+            ink = _soften(ink, h / 32)
+        ys = torch.linspace(-1, 1, h, device=ink.device).view(1, -1, 1)
+        xs = torch.linspace(-1, 1, w, device=ink.device).view(1, 1, -1)
         # Moments of the brightness above the image's mean only: a uniform ground (a generator's
         # -0.9 instead of -1) would otherwise pull the frame to the centre and widen it.
-        strokes = (ink - ink.mean((2, 3), keepdim=True)).clamp_min(0)
-        rows, cols = strokes.sum(3)[:, 0], strokes.sum(2)[:, 0]  # (N, H), (N, W) marginals
-        mass = rows.sum(1).clamp_min(1e-6)
-        cy, cx = (rows * ys).sum(1) / mass, (cols * xs).sum(1) / mass
-        spread = (rows * ys**2).sum(1) / mass - cy**2 + (cols * xs**2).sum(1) / mass - cx**2
-        radius = spread.clamp_min(1e-4).sqrt()
-        # The frame spans +-_STRUCTURE_SPAN RMS radii around the centroid.
-        scale = _STRUCTURE_SPAN * radius
-        zero = torch.zeros_like(scale)
+        strokes = (ink - ink.mean((2, 3), keepdim=True)).clamp_min(0)[:, 0]  # (N, H, W)
+        mass = strokes.sum((1, 2)).clamp_min(1e-6)
+
+        def moment(f: Tensor) -> Tensor:
+            return (strokes * f).sum((1, 2)) / mass
+
+        cy, cx = moment(ys), moment(xs)
+        dy, dx = ys - cy.view(-1, 1, 1), xs - cx.view(-1, 1, 1)
+        var_y, var_x = moment(dy**2), moment(dx**2)
+        radius = (var_y + var_x).clamp_min(1e-4).sqrt()
+        scale_y = scale_x = radius
+        shear = torch.zeros_like(radius)
+        if deskew:
+            # Halfway (geometric mean) between the isotropic radius and each axis's own extent.
+            scale_y = (radius * (2 * var_y).clamp_min(1e-4).sqrt()).sqrt()
+            scale_x = (radius * (2 * var_x).clamp_min(1e-4).sqrt()).sqrt()
+            shear = moment(dx * dy) / var_y.clamp_min(1e-4)
+        # The frame spans +-_STRUCTURE_SPAN radii around the centroid; output (u, v) reads
+        # input (cx + span * (scale_x * u + shear * scale_y * v), cy + span * scale_y * v).
+        span_x, span_y = _STRUCTURE_SPAN * scale_x, _STRUCTURE_SPAN * scale_y
+        zero = torch.zeros_like(radius)
         theta = torch.stack(
-            [torch.stack([scale, zero, cx], 1), torch.stack([zero, scale, cy], 1)], 1
+            [torch.stack([span_x, shear * span_y, cx], 1), torch.stack([zero, span_y, cy], 1)], 1
         )  # (N, 2, 3): output frame -> input coordinates
         grid = F.affine_grid(theta, [n, 1, 4 * size, 4 * size], align_corners=False)
         ink = F.grid_sample(ink, grid, align_corners=False)
@@ -208,9 +241,10 @@ class CycleObjective(Objective):
         return terms
 
     def _structure_distance(self, translated: Tensor, source: Tensor) -> Tensor:
-        size, align = self.config.structure_size, self.config.structure_align
+        options = (self.config.structure_size, self.config.structure_align)
+        options += (self.config.structure_deskew,)
         # Squared distance of unit-norm maps: 2 x (1 - their correlation), from 0 to 4.
-        difference = structure_map(translated, size, align) - structure_map(source, size, align)
+        difference = structure_map(translated, *options) - structure_map(source, *options)
         return difference.square().sum((1, 2, 3)).mean()
 
     def fake_for_d(self, trainer: Any, fake: Tensor) -> Tensor:

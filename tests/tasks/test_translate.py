@@ -151,26 +151,52 @@ def test_structure_map_ignores_position_scale_and_contrast_but_not_shape():
     assert torch.allclose(structure_map(upright.expand(-1, 3, -1, -1)), maps[:1], atol=1e-6)
 
 
+def test_structure_map_deskew_treats_slant_and_stroke_width_as_style():
+    upright, thick, lying = _frames((6, 26, 14, 18), (6, 26, 12, 20), (14, 18, 6, 26)).split(1)
+    slanted = -torch.ones(1, 1, 32, 32)
+    for row in range(6, 26):
+        shift = (26 - row) // 3  # the bar leans right going up
+        slanted[0, 0, row, 11 + shift : 15 + shift] = 1.0
+    bars = torch.cat([upright, slanted, thick, lying])
+    plain = structure_map(bars).flatten(1)
+    deskewed = structure_map(bars, deskew=True).flatten(1)
+    assert torch.allclose(deskewed.norm(dim=1), torch.ones(4))
+    # Slant and a doubled stroke width cost little once deskewed, much without.
+    for other in (1, 2):
+        assert deskewed[0] @ deskewed[other] > 0.9 > plain[0] @ plain[other]
+    # Orientation is still shape: the lying bar stays far from the upright one.
+    assert deskewed[0] @ deskewed[3] < 0.5
+
+
 def test_structure_map_gradient_is_finite_on_blank_images():
-    blank = torch.full((2, 1, 16, 16), -1.0, requires_grad=True)
-    structure_map(blank, size=4).sum().backward()
-    assert torch.isfinite(blank.grad).all()
+    for deskew in (False, True):
+        blank = torch.full((2, 1, 16, 16), -1.0, requires_grad=True)
+        structure_map(blank, size=4, deskew=deskew).sum().backward()
+        assert torch.isfinite(blank.grad).all()
 
 
 def test_cyclegan_structure_term_is_logged_saved_and_validated(two_domains, tmp_path):
     options = {**TRAIN, "health": False, "seed": 3}
-    with_term = CycleGAN(model={**TINY, "structure_weight": 4.0, "structure_size": 4}, **options)
+    term = {"structure_weight": 4.0, "structure_size": 4, "structure_deskew": True}
+    with_term = CycleGAN(model={**TINY, **term}, **options)
     with_term.fit(two_domains, steps=2, out=tmp_path / "with", quiet=True)
     assert _stats(tmp_path / "with")[-1]["g_structure"] > 0
     CycleGAN(model=TINY, **options).fit(two_domains, steps=2, out=tmp_path / "plain", quiet=True)
     assert "g_structure" not in _stats(tmp_path / "plain")[-1]
-    assert load(tmp_path / "with").model_config["structure_weight"] == 4.0
+    saved = load(tmp_path / "with").model_config
+    assert saved["structure_weight"] == 4.0 and saved["structure_deskew"] is True
     with pytest.raises(GankitError, match="structure_size must be an integer from 2"):
         config_from_dict("cyclegan", {"structure_size": 1}, TRANSLATORS)
     with pytest.raises(GankitError, match="structure_weight must be a finite number"):
         config_from_dict("cyclegan", {"structure_weight": -1}, TRANSLATORS)
     with pytest.raises(GankitError, match="structure_align must be true or false"):
         config_from_dict("cyclegan", {"structure_align": "yes"}, TRANSLATORS)
+    with pytest.raises(GankitError, match="structure_deskew must be true or false"):
+        config_from_dict("cyclegan", {"structure_deskew": 1}, TRANSLATORS)
+    with pytest.raises(GankitError, match="structure_deskew refines the aligned frame"):
+        config_from_dict(
+            "cyclegan", {"structure_deskew": True, "structure_align": False}, TRANSLATORS
+        )
 
 
 def test_structure_distance_accepts_restyling_and_rejects_reshaping():
