@@ -7,11 +7,12 @@ import os
 import subprocess
 
 
-def run_side_by_side(commands: dict[str, list[str]]) -> dict[str, dict]:
-    """Start every command at once with one CPU thread each; name -> its last stdout line (JSON).
+def run_processes(commands: dict[str, list[str]]) -> dict[str, str]:
+    """Start every command at once with one CPU thread each; name -> its last stdout line.
 
     Contenders that run at the same time share whatever load the machine has, so a busy machine
-    slows them alike instead of favouring whichever ran first.
+    slows them alike instead of favouring whichever ran first. A failed command stops the
+    benchmark with the end of its stderr.
     """
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     running = {
@@ -25,6 +26,12 @@ def run_side_by_side(commands: dict[str, list[str]]) -> dict[str, dict]:
         stdout, stderr = process.communicate()
         if process.returncode != 0:
             raise SystemExit(f"{name} failed:\n{stderr[-3000:]}")
-        results[name] = json.loads(stdout.strip().splitlines()[-1])
+        lines = stdout.strip().splitlines()
+        results[name] = lines[-1] if lines else ""
         print(name, results[name], flush=True)
     return results
+
+
+def run_side_by_side(commands: dict[str, list[str]]) -> dict[str, dict]:
+    """:func:`run_processes` for commands whose last stdout line is a JSON object."""
+    return {name: json.loads(line) for name, line in run_processes(commands).items()}

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,6 +42,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _parallel import run_processes  # noqa: E402
 from _record import ROOT, append_section  # noqa: E402
 from mnist_wallclock import (  # noqa: E402
     JUDGES,
@@ -136,21 +136,14 @@ def launch_all(
     args: argparse.Namespace, mnist: Path, out: Path, reused: dict[str, Path]
 ) -> dict[str, dict]:
     """Start every contender not reused at once (one thread each); wait; name -> summary."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    running = {}
+    commands = {}
     for name in args.contenders:
         if name in reused:
             continue
         argv = [sys.executable, __file__, "--contender", name]
         argv += ["--steps", str(args.steps)] if args.steps else ["--seconds", str(args.seconds)]
-        argv += ["--model-dir", str(out / slug(name))]
-        running[name] = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-        )
-    for name, process in running.items():
-        _, stderr = process.communicate()
-        if process.returncode != 0:
-            raise SystemExit(f"{name} failed:\n{stderr[-3000:]}")
+        commands[name] = [*argv, "--model-dir", str(out / slug(name))]
+    run_processes(commands)
     model_dirs = {name: reused.get(name, out / slug(name)) for name in args.contenders}
     return {
         name: json.loads(summary_path(model_dir).read_text())

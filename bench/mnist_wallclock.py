@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import append_section  # noqa: E402
+from _parallel import run_processes  # noqa: E402
+from _record import ROOT, append_section  # noqa: E402
 
 from gankit import ImageGAN  # noqa: E402
 from gankit.data import default_data_root, load_mnist  # noqa: E402
@@ -96,7 +96,7 @@ JUDGES = {
 }
 
 
-def judge_dir_for(recipe: str, root: Path = Path("bench/out/judges")) -> Path:
+def judge_dir_for(recipe: str, root: Path = ROOT / "bench" / "out" / "judges") -> Path:
     """The cache folder of a judge recipe, keyed by a hash of the recipe itself."""
     key = hashlib.sha256(json.dumps(JUDGES[recipe], sort_keys=True).encode()).hexdigest()[:12]
     return root / f"{recipe}-{key}"
@@ -142,7 +142,8 @@ def judge_note(judge_dir: Path) -> str:
     architecture = {k: config[k] for k in ("channels", "convs_per_block", "batch_norm")}
     by_digit = " / ".join(f"{a:.1%}" for a in meta["test_accuracy_by_digit"])
     return (
-        f"Judge: the `{meta['recipe']}` MNIST classifier (`{judge_dir}`; {architecture}, "
+        f"Judge: the `{meta['recipe']}` MNIST classifier (`{os.path.relpath(judge_dir, ROOT)}`; "
+        f"{architecture}, "
         f"trained {meta['train']}), MNIST test accuracy {meta['test_accuracy']:.2%} "
         f"(digits 0-9: {by_digit}), weights sha256 {config['sha256']}."
     )
@@ -181,21 +182,8 @@ def launch_all(args: argparse.Namespace, mnist: Path, out: Path) -> dict[str, tu
             npy = out / f"{script}.npy"
             argv = [str(peers_dir / script), str(mnist), str(args.seconds), str(npy), str(args.n)]
             commands[name] = ([sys.executable, *argv], npy)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    running = {
-        name: subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-        )
-        for name, (cmd, _) in commands.items()
-    }
-    results = {}
-    for name, process in running.items():
-        stdout, stderr = process.communicate()
-        if process.returncode != 0:
-            raise SystemExit(f"{name} failed:\n{stderr[-2000:]}")
-        results[name] = (commands[name][1], stdout.strip().splitlines()[-1])
-        print(name, results[name][1], flush=True)
-    return results
+    lines = run_processes({name: cmd for name, (cmd, _) in commands.items()})
+    return {name: (commands[name][1], line) for name, line in lines.items()}
 
 
 def main() -> None:
