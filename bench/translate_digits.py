@@ -18,9 +18,11 @@ steps; ``--reuse`` judges contenders already trained to ``--steps`` (same seed) 
 a busy machine can train them two at a time.
 
     python bench/translate_digits.py --steps 1000 --contenders deskew:2 deskew:4 --no-record
-    python bench/translate_digits.py --steps 1000 --reuse \
-        --contenders structure:0 structure:2 deskew:2 deskew:4                 # recorded
-    python bench/translate_digits.py --steps 20 --no-record                  # a quick look
+    python bench/translate_digits.py --steps 2000 --contenders deskew:2 deskew:4 --no-record \
+        --resume                                                  # continued to 2,000 steps
+    python bench/translate_digits.py --steps 2000 --reuse \
+        --contenders structure:0 structure:2 deskew:2 deskew:4    # the other two, recorded
+    python bench/translate_digits.py --steps 20 --no-record       # a quick look
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from gankit.data import default_data_root, load_mnist  # noqa: E402
 from gankit.data.paired import digits_mnist  # noqa: E402
 from gankit.metrics import frechet_distance  # noqa: E402
 from gankit.metrics.classifier import file_sha256  # noqa: E402
+from gankit.tasks.translate import structure_map  # noqa: E402
 from gankit.train.state import latest_checkpoint  # noqa: E402
 from gankit.viz import save_image_grid  # noqa: E402
 
@@ -110,7 +113,10 @@ def train_contender(args: argparse.Namespace, spec: str) -> None:
             checkpoint_every=10**6,
         )
         model.fit(data, steps=args.steps, out=run_dir, quiet=True, max_seconds=args.max_seconds)
-    history = json.dumps({**model.history, "start_step": start_step})
+    # Training seconds over every run of this contender (a resumed run adds to the saved ones).
+    earlier = json.loads((run_dir / HISTORY).read_text()) if args.resume else {}
+    seconds = earlier.get("seconds", 0.0) + model.history["seconds_this_run"]
+    history = json.dumps({**model.history, "start_step": start_step, "seconds": seconds})
     (run_dir / HISTORY).write_text(history)
     print(history, flush=True)
 
@@ -133,6 +139,32 @@ def launch(args: argparse.Namespace) -> dict[str, dict]:
         {spec: [*argv, "--contender", spec] for spec in args.contenders if reused[spec] is None}
     )
     return {spec: reused[spec] or histories[spec] for spec in args.contenders}
+
+
+def _map_agreement(digits: torch.Tensor, labels: torch.Tensor, real: torch.Tensor,
+                   real_labels: torch.Tensor) -> str:  # fmt: skip
+    """How often a digit's nearest MNIST structure map has its class, per kind of map.
+
+    Training-free evidence for the structure term: the term pulls G(a) towards a's map, which
+    helps keep the class only as far as maps of one class agree across the two domains.
+    """
+    lines = [
+        "Structure maps as class evidence (no training): share of the 1,797 digits whose "
+        "nearest MNIST test digit by structure map (squared distance) has the same class.",
+        "",
+        "| structure map | nearest MNIST map has the digit's class |",
+        "|---|---:|",
+    ]
+    source = digits.float() / 127.5 - 1
+    for kind, options in KINDS.items():
+        deskew = options.get("structure_deskew", False)
+        with torch.no_grad():
+            maps = structure_map(source, deskew=deskew).flatten(1)
+            reference = structure_map(real, deskew=deskew).flatten(1)
+            nearest = torch.cdist(maps, reference).argmin(1)
+        agree = (real_labels[nearest] == labels).float().mean()
+        lines.append(f"| {kind} (`structure_deskew={deskew}`) | {agree:.4f} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -168,6 +200,7 @@ def main() -> None:
     judge = load_or_train_judge(mnist, judge_dir)
 
     load_before = os.getloadavg()[0]
+    trained_now = {spec for spec in args.contenders if _reusable(args, spec) is None}
     histories = launch(args)
     load_after = os.getloadavg()[0]
     models = {spec: load(_run_dir(args.seed, spec)) for spec in args.contenders}
@@ -176,7 +209,8 @@ def main() -> None:
     test = load_mnist(mnist, "test", 32)
     digits, labels = data.domain_a, data.labels_a
     with torch.no_grad():
-        real_features = judge.features(test.batch(torch.arange(len(test))))
+        real = test.batch(torch.arange(len(test)))
+        real_features = judge.features(real)
     outputs = {"identity (enlarged digits as they are)": digits}
     for spec, model in models.items():
         outputs[_label(spec)] = model.apply(digits, direction="AB")
@@ -195,11 +229,12 @@ def main() -> None:
             kept = judge(x).argmax(1) == labels
             fd = frechet_distance(real_features, judge.features(x))
         history = trained.get(name)
-        steps = f"{history['steps']} | {history['seconds_this_run']:.0f}" if history else "– | –"
+        steps = f"{history['steps']} | {history['seconds']:.0f}" if history else "– | –"
         rows.append(f"| {name} | {kept.float().mean():.4f} | {fd:.2f} | {steps} |")
         shares = [f"{kept[labels == k].float().mean():.2f}" for k in range(10)]
         per_class.append(f"| {name} | " + " | ".join(shares) + " |")
     table = "\n".join(rows) + "\n\nClass preservation per digit:\n\n" + "\n".join(per_class)
+    table += "\n\n" + _map_agreement(digits, labels, real, test.labels)
     print(table)
     # Rows: 16 digits, then each contender's translations of them.
     grid = torch.cat([images[:16] for images in outputs.values()])
@@ -210,11 +245,14 @@ def main() -> None:
     if not args.no_record:
         judge_hash = file_sha256(judge_dir / "classifier.safetensors")[:16]
         resumed = sorted({h["start_step"] for h in histories.values()})
+        reused = [_label(spec) for spec in args.contenders if spec not in trained_now]
         body = (
             f"CycleGAN preset `default` with model {MODEL}, batch {args.batch_size}, seed "
-            f"{args.seed}; {len(models)} contenders differing only in `structure_weight` "
-            f"(0 = plain CycleGAN), trained side by side, one CPU thread each, for "
-            f"{args.steps} steps (cap {args.max_seconds:.0f} s"
+            f"{args.seed}; {len(models)} contenders differing only in the structure term "
+            f"(`structure_weight`, 0 = plain CycleGAN; deskewed = `structure_deskew`), trained "
+            f"side by side, one CPU thread each, for {args.steps} steps (cap "
+            f"{args.max_seconds:.0f} s"
+            f"{'; reused as an earlier run saved them: ' + ', '.join(reused) if reused else ''}"
             f"{'; resumed at step ' + str(resumed) if args.resume else ''}; load average "
             f"{load_before:.1f} before, {load_after:.1f} after). Domain A: the 1,797 "
             f"scikit-learn digits enlarged to 32 px; domain B: the 60,000 MNIST training digits "

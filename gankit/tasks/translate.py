@@ -140,9 +140,9 @@ def structure_map(
     ``deskew`` (with ``align``) goes further, as classic digit normalisation does: the strokes
     are blurred by 1/32 of the image height first (a thick stroke and a thin one then look
     alike), the frame is sheared to undo the slant (the xy ink moment) and scaled per axis
-    halfway to the ink's own height and width. Slant, aspect and stroke width are then style:
-    on scikit-learn digits against MNIST, a digit's nearest MNIST map has the same class 88 %
-    of the time with it, 76 % without (bench/translate_digits.py's docs).
+    halfway to the ink's own height and width. Slant, aspect and stroke width are then style,
+    and scikit-learn digits find MNIST digits of their own class by map more often
+    (bench/translate_digits.py prints how often).
 
     CycleGAN's structure term compares ``structure_map(G(x))`` with ``structure_map(x)``: the
     cycle loss alone lets G turn a 7 into a 9 as long as G_BA turns it back (the information
