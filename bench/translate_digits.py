@@ -239,7 +239,8 @@ def main() -> None:
     # Rows: 16 digits, then each contender's translations of them.
     grid = torch.cat([images[:16] for images in outputs.values()])
     folder = OUT if args.no_record else IMG
-    image = folder / f"translate-digits-{args.steps}steps.png"
+    tag = "-".join(spec.replace(":", "") for spec in args.contenders)
+    image = folder / f"translate-digits-{args.steps}steps-{tag}.png"  # earlier records keep theirs
     save_image_grid(grid, image, nrow=16)
     print(f"wrote {image}")
     if not args.no_record:
