@@ -28,13 +28,14 @@ def test_toy_rpgan_covers_every_mode_of_the_ring_without_alarms():
 
 def test_toy_rpgan_reaches_every_grid_mode_early():
     # 1,000 of the recipe's 6,000 steps at half the batch: G already lands within a quarter of the
-    # spacing of all 25 centres (the health probe's mode radius) and within 3 std of most of them;
-    # the samples tighten onto the centres as the lr decays (see bench/toy_mixtures.py).
+    # spacing of all 25 centres (the health probe's mode radius) and within 3 std of nearly all
+    # (25 on seed 0; 21 without the coverage term); the samples tighten onto the centres as the lr
+    # decays (see bench/toy_mixtures.py).
     gan = ToyGAN("toy-rpgan", batch_size=128).fit("grid", steps=1000, quiet=True)
     data = toy_mixture("grid")
     labels = data.assign_modes(gan.sample(2500, seed=10_000))
     assert torch.unique(labels[labels >= 0]).tolist() == list(range(25))
-    assert covered(gan, "grid")["modes_covered"] >= 20
+    assert covered(gan, "grid")["modes_covered"] >= 24
     assert "alarms_fired" not in gan.history
 
 
