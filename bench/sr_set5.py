@@ -133,7 +133,7 @@ def save_crops(outputs: dict, folder: Path, tag: str) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--psnr-steps", type=int, default=1200)
+    parser.add_argument("--psnr-steps", type=int, default=2000)
     parser.add_argument("--psnr-schedule", default="cosine", choices=("constant", "cosine"))
     parser.add_argument("--gan-steps", type=int, default=250)
     parser.add_argument("--max-minutes", type=float, default=60.0, help="safety cap per phase")
