@@ -149,7 +149,6 @@ class SRObjective(Objective):
 # ----------------------------------------------------------------------------- inference
 
 
-@torch.no_grad()
 def _dihedral(k: int, flip: bool) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
     """A flip then ``k`` quarter turns of (..., H, W) images, and the transform that undoes it."""
 
@@ -167,6 +166,7 @@ def _dihedral(k: int, flip: bool) -> tuple[Callable[[Tensor], Tensor], Callable[
 _DIHEDRAL = tuple(_dihedral(k, flip) for flip in (False, True) for k in range(4))
 
 
+@torch.no_grad()
 def upscale_tiled(
     G: nn.Module, lr: Tensor, scale: int, tile: int = _TILE, overlap: int = _OVERLAP
 ) -> Tensor:

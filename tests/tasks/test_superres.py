@@ -124,6 +124,8 @@ def test_tiled_inference_equals_whole_image(trained):
     assert not torch.allclose(seams, whole, atol=1e-5)  # the test really exercises tiling
     # The default overlap (16 px) is smaller than this radius; seams stay below one 8-bit level.
     assert (upscale_tiled(G, lr, 2, tile=16) - whole).abs().max() < 1 / 127.5
+    # Inference keeps no autograd graph, even for a G that trains (memory stays per tile).
+    assert not upscale_tiled(gan.G, lr, 2, tile=16).requires_grad
 
 
 def test_upscale_accepts_files_arrays_and_gray(trained, tmp_path):
