@@ -46,10 +46,10 @@ from gankit.viz import save_image_grid  # noqa: E402
 OUT = ROOT / "bench" / "out" / "sr_set5"
 IMG = ROOT / "docs" / "img"
 SCALE = 4
-# (benchmark, image, top, left, size): HR regions with fine detail for the side-by-side crops.
 PSNR = "PSNR model (L1)"
 # EDSR's "+" inference: the PSNR model on the 8 flips/rotations of each input, averaged.
 ENSEMBLE = "PSNR model + x8 self-ensemble"
+# (benchmark, image, top, left, size): HR regions with fine detail for the side-by-side crops.
 CROPS = (("Set5", "butterfly", 96, 96, 96), ("Set14", "zebra", 180, 200, 96))
 
 
@@ -174,8 +174,8 @@ def main() -> None:
             *lines,
             "",
             f"- Budget: {psnr.history['device']}, {args.threads} CPU thread(s); PSNR model "
-            f"{steps['PSNR model (L1)']} "
-            f"steps ({seconds['PSNR model (L1)']:.0f} s), GAN phase "
+            f"{steps[PSNR]} "
+            f"steps ({seconds[PSNR]:.0f} s), GAN phase "
             f"{steps['GAN model (ESRGAN recipe)']} steps "
             f"({seconds['GAN model (ESRGAN recipe)']:.0f} s) started from the PSNR model; "
             f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; "

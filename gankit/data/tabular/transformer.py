@@ -58,11 +58,11 @@ _POINT_MASS_STD = 2e-3
 # none of a smooth column's (Adult's most frequent age holds 2.8 %).
 _SPIKE_SHARE = 0.03
 _MAX_SPIKES = 8
-# Datetimes are rounded to the coarsest of these units (in ns) that all observed values are whole
-# multiples of: dates stay midnights, timestamps in seconds stay whole seconds.
 # Rows each value of a discrete column needs before it counts as fixing another column: a value
 # seen once would "fix" every column of its row.
 _MIN_SUPPORT = 5
+# Datetimes are rounded to the coarsest of these units (in ns) that all observed values are whole
+# multiples of: dates stay midnights, timestamps in seconds stay whole seconds.
 _TIME_STEPS = (86_400 * _NS, 3_600 * _NS, 60 * _NS, _NS, 1e6, 1e3, 1.0)
 
 
