@@ -219,6 +219,9 @@ class GANTask:
         self.data_info = info
         if rebuild:
             self._build()
+        # Before config.json is written: a setting only the objective checks (a tabular target
+        # that is not a column) must not leave a run directory that refuses the corrected retry.
+        objective = self.objective()
         if out_dir is not None:
             write_json(out_dir / CONFIG_NAME, self.config_dict())
         trainer = Trainer(
@@ -228,7 +231,7 @@ class GANTask:
             self.train_config,
             run_dir=out_dir,
             callbacks=self._callbacks(out_dir, quiet, tensorboard, callbacks),
-            objective=self.objective(),
+            objective=objective,
         )
         if self.G_ema is not None:
             trainer.G_ema.load_state_dict(self.G_ema.state_dict())

@@ -246,6 +246,8 @@ def test_target_classifier_reads_the_other_columns_and_scores_g_rows(tmp_path):
     ("target", "message"),
     [("nope", "model target 'nope' is not a column"), ("x", "'x' is continuous")],
 )
-def test_target_must_be_a_discrete_column(target, message):
+def test_target_must_be_a_discrete_column(target, message, tmp_path):
+    gan = TabularGAN(model={**TINY_MODEL, "target": target}, **TINY)
     with pytest.raises(GankitError, match=message):
-        TabularGAN(model={**TINY_MODEL, "target": target}, **TINY).fit(_labelled(), quiet=True)
+        gan.fit(_labelled(), out=tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run" / "config.json").exists()  # the corrected retry may use --out
