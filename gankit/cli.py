@@ -142,6 +142,8 @@ def _cmd_sample(args: argparse.Namespace) -> None:
     if (args.label or args.interpolate) and gan.task != "images":
         raise GankitError(f"--label and --interpolate need an image model; {args.model} is not")
     if args.interpolate:
+        if args.truncation is not None:
+            raise GankitError("--truncation applies to sampling, not to --interpolate")
         _interpolate(gan, args)
         return
     if (args.text or args.text_encoder) and gan.task != "text-images":

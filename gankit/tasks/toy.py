@@ -134,6 +134,20 @@ class ToyGAN(GANTask):
         weight = (self.model_config or {}).get("coverage_weight", 0.0)
         return NearestFakeCoverage(weight) if weight > 0 else None
 
+    def generate(
+        self, n: int, seed: int = 0, ema: bool = True, truncation: float | None = None
+    ) -> torch.Tensor:
+        """Points for ``n`` latents from ``seed``; ``truncation`` only without latent buckets."""
+        G = self._sampling_generator(n, ema)
+        if truncation is not None and getattr(G, "buckets", 0):
+            # The first latent coordinate picks the bucket, hence the mode: clipping it would
+            # leave the outer buckets (a third of them at t = 1) unreachable.
+            raise GankitError(
+                "truncation would drop modes of a generator with latent buckets (e.g. "
+                "toy-rpgan): the truncated coordinate picks the bucket; sample without truncation"
+            )
+        return super().generate(n, seed=seed, ema=ema, truncation=truncation)
+
     def render(self, G: nn.Module, path: Path) -> None:
         save_scatter(generate(G, 2500, seed=0), path, torch.tensor(self.data_info["centers"]))
 

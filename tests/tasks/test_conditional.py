@@ -184,6 +184,9 @@ def test_cli_trains_conditionally_and_samples_by_label(tiny_train_args, tmp_path
     expected = load(out).sample(4, labels=7, truncation=0.5)
     first = np.asarray(Image.open(truncated).convert("L"))[2:18, 2:18]  # top-left sample
     assert np.array_equal(first, expected[0, 0].numpy())
+    walk = ["sample", str(out), "--interpolate", "3:8", "--truncation", "1", "--grid", str(gif)]
+    assert main(walk) == 2
+    assert "not to --interpolate" in capsys.readouterr().err
     assert main([*args[:-1], "-1", "--grid", str(truncated)]) == 2
     assert "truncation must be a positive number" in capsys.readouterr().err
     assert main(["sample", str(out), "--label", "eleven", "--grid", str(grid)]) == 2

@@ -33,6 +33,16 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _no_tf32():
+    # TF32 matmuls/convolutions (PyTorch's default on Ampere and later) change results by ~1e-3,
+    # beyond the tolerances below; these tests compare numbers, not speed.
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 def _weights_equal_on_cpu(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k].cpu(), sb[k].cpu()) for k in sa)

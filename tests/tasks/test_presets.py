@@ -126,3 +126,14 @@ def test_toy_report_counts_modes(tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["modes"]["num_modes"] == 8
     assert 0 <= metrics["modes"]["modes_covered"] <= 8
+
+
+def test_truncation_on_toy_models_keeps_every_bucket_reachable():
+    plain, data = tiny("toy", "toy-mlp")
+    plain.fit(data, steps=1)
+    points = plain.sample(500, seed=0, truncation=0.5)
+    assert points.shape == (500, 2) and not torch.equal(points, plain.sample(500, seed=0))
+    bucketed, data = tiny("toy", "toy-rpgan")
+    bucketed.fit(data, steps=1)
+    with pytest.raises(GankitError, match="truncation would drop modes"):
+        bucketed.sample(10, truncation=1.0)

@@ -218,6 +218,8 @@ def test_cli_train_and_upscale(tmp_path, capsys):
     Image.fromarray(_lr_image().permute(1, 2, 0).numpy()).save(image)
     assert main(["upscale", str(out), str(image), "-o", str(tmp_path / "big.png")]) == 0
     assert Image.open(tmp_path / "big.png").size == (44, 60)
+    assert main(["sample", str(out), "--grid", str(tmp_path / "g.png"), "--truncation", "1"]) == 2
+    assert "--truncation needs a model that draws from noise" in capsys.readouterr().err
     plus = tmp_path / "plus.png"
     assert main(["upscale", str(out), str(image), "-o", str(plus), "--self-ensemble"]) == 0
     assert np.array_equal(
