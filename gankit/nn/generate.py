@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -25,14 +26,14 @@ def latents(n: int, dim: int, seed: int, truncation: float | None = None) -> tor
     rng = torch.Generator().manual_seed(seed)
     if truncation is None:
         return torch.randn(n, dim, generator=rng)
-    if isinstance(truncation, bool) or not isinstance(truncation, int | float):
+    if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real):
         raise GankitError(f"truncation must be a positive number, got {truncation!r}")
     if not (0 < truncation < math.inf):  # also refuses NaN
         raise GankitError(f"truncation must be a positive number, got {truncation!r}")
     # Inverse-CDF sampling between the bounds: exact, and no redraw loop for small t.
     low = torch.special.ndtr(torch.tensor(-float(truncation), dtype=torch.float64))
     u = low + (1 - 2 * low) * torch.rand(n, dim, generator=rng, dtype=torch.float64)
-    return torch.special.ndtri(u).clamp(-truncation, truncation).float()
+    return torch.special.ndtri(u).clamp(-float(truncation), float(truncation)).float()
 
 
 @torch.no_grad()

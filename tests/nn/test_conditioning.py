@@ -1,5 +1,6 @@
 """Conditioning blocks: encoders, conditional BN, projection D, conditional architectures."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -190,6 +191,7 @@ def test_truncated_latents_stay_in_bounds_follow_the_truncated_normal_and_the_se
     # The standard normal truncated to [-1, 1] has standard deviation 0.5396.
     assert abs(z.std().item() - 0.5396) < 0.005 and abs(z.mean().item()) < 0.01
     assert torch.equal(latents(7, 3, seed=2, truncation=0.5), latents(7, 3, seed=2, truncation=0.5))
+    assert torch.equal(latents(7, 3, seed=2, truncation=np.float32(0.5)), latents(7, 3, 2, 0.5))
     # Without truncation: exactly the seeded standard normal every sample has always used.
     plain = torch.randn(7, 3, generator=torch.Generator().manual_seed(2))
     assert torch.equal(latents(7, 3, seed=2), plain)
