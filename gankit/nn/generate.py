@@ -26,9 +26,8 @@ def latents(n: int, dim: int, seed: int, truncation: float | None = None) -> tor
     rng = torch.Generator().manual_seed(seed)
     if truncation is None:
         return torch.randn(n, dim, generator=rng)
-    if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real):
-        raise GankitError(f"truncation must be a positive number, got {truncation!r}")
-    if not (0 < truncation < math.inf):  # also refuses NaN
+    number = isinstance(truncation, numbers.Real) and not isinstance(truncation, bool)
+    if not (number and 0 < truncation < math.inf):  # the comparison also refuses NaN
         raise GankitError(f"truncation must be a positive number, got {truncation!r}")
     # Inverse-CDF sampling between the bounds: exact, and no redraw loop for small t.
     low = torch.special.ndtr(torch.tensor(-float(truncation), dtype=torch.float64))
