@@ -2,9 +2,9 @@
 
 Domain A: the 1,797 scikit-learn 8x8 digits enlarged to 32 px (bilinear; thick strokes filling
 the frame). Domain B: the 60,000 MNIST training digits at 32 px (zero-padded; thin strokes in a
-20-px box). CycleGAN never sees a label or a pair. After training, every domain-A digit is
-translated A -> B (unpaired translation is judged on the inputs it was trained to translate; the
-labels were never used) and scored by the MNIST judge classifier of bench/mnist_wallclock.py:
+20-px box). CycleGAN never sees a pair, and never an MNIST label. After training, every
+domain-A digit is translated A -> B (unpaired translation is judged on the inputs it was trained
+to translate) and scored by the MNIST judge classifier of bench/mnist_wallclock.py:
 
 - class preservation ↑: the judge's label for the translation equals the digit's own label
   (goal >= 95 %);
@@ -13,16 +13,21 @@ labels were never used) and scored by the MNIST judge classifier of bench/mnist_
 The baseline row is the identity mapping (the enlarged digits as they are), scored the same way.
 Contenders (``--contenders``, ``KIND:WEIGHT``) differ in the structure-consistency term: its
 weight (``structure:0`` is plain CycleGAN) and its frame (``deskew:W`` adds
-``structure_deskew``). They train side by side, one CPU thread each, for the same number of
-steps; ``--reuse`` judges contenders already trained to ``--steps`` (same seed) as they are, so
-a busy machine can train them two at a time.
+``structure_deskew``), or add the semantic term (``semantic:W``: ``semantic_weight`` W on top
+of ``deskew:2``). The semantic contenders are the only ones that use labels: the scikit-learn
+digits' own, for the classifier the term fits before the game; the others use none. They train
+side by side, one CPU thread each, for the same number of steps; ``--reuse`` judges contenders
+already trained to ``--steps`` (same seed) as they are, so a busy machine can train them two at
+a time.
 
     python bench/translate_digits.py --steps 1000 --contenders deskew:2 deskew:4 --no-record
     python bench/translate_digits.py --steps 2000 --contenders deskew:2 deskew:4 --no-record \
         --resume                                                  # continued to 2,000 steps
     python bench/translate_digits.py --steps 2000 --reuse \
         --contenders structure:0 structure:2 deskew:2 deskew:4    # the other two, recorded
-    python bench/translate_digits.py --steps 20 --no-record       # a quick look
+    python bench/translate_digits.py --steps 2000 --reuse --contenders deskew:2 semantic:1
+    python bench/translate_digits.py --steps 20 --seed 99 --no-record  # a quick look (its own
+                                                  # run directories: seed 99 is no recorded seed)
 """
 
 from __future__ import annotations
@@ -46,8 +51,8 @@ from gankit import CycleGAN, load  # noqa: E402
 from gankit.data import default_data_root, load_mnist  # noqa: E402
 from gankit.data.paired import digits_mnist  # noqa: E402
 from gankit.metrics import frechet_distance  # noqa: E402
-from gankit.metrics.classifier import file_sha256  # noqa: E402
-from gankit.tasks.translate import structure_map  # noqa: E402
+from gankit.metrics.classifier import file_sha256, train_digit_classifier  # noqa: E402
+from gankit.tasks.translate import semantic_view, structure_map  # noqa: E402
 from gankit.train.state import latest_checkpoint  # noqa: E402
 from gankit.viz import save_image_grid  # noqa: E402
 
@@ -55,8 +60,14 @@ OUT = ROOT / "bench" / "out" / "translate_digits"
 IMG = ROOT / "docs" / "img"
 # Narrower than the default preset so a 10-minute, one-thread budget reaches ~1,000 steps.
 MODEL = {"width": 16, "d_width": 16, "d_layers": 2}
-# Contender kinds: the model settings beside structure_weight.
-KINDS = {"structure": {}, "deskew": {"structure_deskew": True}}
+# Contender kinds: fixed model settings, and the setting KIND:WEIGHT gives its weight.
+KINDS = {
+    "structure": ({}, "structure_weight"),
+    "deskew": ({"structure_deskew": True}, "structure_weight"),
+    # The best label-free contender plus CyCADA's semantic term (a classifier fitted on
+    # domain A's labels, never MNIST's).
+    "semantic": ({"structure_deskew": True, "structure_weight": 2.0}, "semantic_weight"),
+}
 HISTORY = "bench-history.json"  # a contender's training history, for --reuse
 
 
@@ -73,6 +84,8 @@ def _parse(spec: str) -> tuple[str, float]:
 
 def _label(spec: str) -> str:
     kind, weight = _parse(spec)
+    if kind == "semantic":
+        return f"CycleGAN, deskewed structure weight 2 + semantic weight {weight:g} (A labels)"
     if weight == 0:
         return "CycleGAN, plain (structure weight 0)"
     return f"CycleGAN, structure weight {weight:g}" + (", deskewed" if kind == "deskew" else "")
@@ -106,8 +119,9 @@ def train_contender(args: argparse.Namespace, spec: str) -> None:
         if run_dir.exists():
             shutil.rmtree(run_dir)
         start_step = 0
+        settings, weighted = KINDS[kind]
         model = CycleGAN(
-            model={**MODEL, **KINDS[kind], "structure_weight": weight},
+            model={**MODEL, **settings, weighted: weight},
             batch_size=args.batch_size,
             seed=args.seed,
             checkpoint_every=10**6,
@@ -156,8 +170,7 @@ def _map_agreement(digits: torch.Tensor, labels: torch.Tensor, real: torch.Tenso
         "|---|---:|",
     ]
     source = digits.float() / 127.5 - 1
-    for kind, options in KINDS.items():
-        deskew = options.get("structure_deskew", False)
+    for kind, deskew in (("structure", False), ("deskew", True)):
         with torch.no_grad():
             maps = structure_map(source, deskew=deskew).flatten(1)
             reference = structure_map(real, deskew=deskew).flatten(1)
@@ -165,6 +178,43 @@ def _map_agreement(digits: torch.Tensor, labels: torch.Tensor, real: torch.Tenso
         agree = (real_labels[nearest] == labels).float().mean()
         lines.append(f"| {kind} (`structure_deskew={deskew}`) | {agree:.4f} |")
     return "\n".join(lines)
+
+
+def _semantic_transfer(
+    models: dict, digits: torch.Tensor, labels: torch.Tensor, real: torch.Tensor,
+    real_labels: torch.Tensor,
+) -> str:  # fmt: skip
+    """How often the semantic contenders' classifiers (domain-A labels) name MNIST test digits.
+
+    A diagnostic read after training: MNIST labels never reach the classifiers or the game. The
+    last row fits the same classifier recipe on the enlarged digits as they are, without the
+    aligned view, to show what the view does for the transfer.
+    """
+    rows = []
+    for spec, model in models.items():
+        if model.semantic is not None:
+            with torch.no_grad():
+                named = model.semantic(semantic_view(real)).argmax(1) == real_labels
+            rows.append(f"| {_label(spec)} | {named.float().mean():.4f} |")
+    if not rows:
+        return ""
+    first = next(model for model in models.values() if model.semantic is not None)
+    as_they_are = train_digit_classifier(
+        digits.float() / 127.5 - 1, labels, steps=first.model_config["semantic_steps"],
+        seed=first.train_config.seed, batch_size=64, max_shift=2, max_rotation=10,
+    )  # fmt: skip
+    with torch.no_grad():
+        named = as_they_are(real).argmax(1) == real_labels
+    rows.append(
+        f"| the same recipe on the enlarged digits as they are (no view) | "
+        f"{named.float().mean():.4f} |"
+    )
+    head = (
+        "\n\nThe semantic term's classifier (fitted on the scikit-learn digits and their labels "
+        "only, through `semantic_view`) on the 10,000 MNIST test digits, read after training as "
+        "a diagnostic:\n\n| classifier | MNIST test digits it names correctly |\n|---|---:|\n"
+    )
+    return head + "\n".join(rows)
 
 
 def main() -> None:
@@ -177,7 +227,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--contenders", nargs="+", default=["structure:0", "structure:2", "deskew:2"],
-        help="KIND:WEIGHT, KIND structure or deskew",
+        help="KIND:WEIGHT, KIND structure, deskew or semantic",
     )  # fmt: skip
     parser.add_argument("--contender", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -235,6 +285,7 @@ def main() -> None:
         per_class.append(f"| {name} | " + " | ".join(shares) + " |")
     table = "\n".join(rows) + "\n\nClass preservation per digit:\n\n" + "\n".join(per_class)
     table += "\n\n" + _map_agreement(digits, labels, real, test.labels)
+    table += _semantic_transfer(models, digits, labels, real, test.labels)
     print(table)
     # Rows: 16 digits, then each contender's translations of them.
     grid = torch.cat([images[:16] for images in outputs.values()])
@@ -250,14 +301,17 @@ def main() -> None:
         body = (
             f"CycleGAN preset `default` with model {MODEL}, batch {args.batch_size}, seed "
             f"{args.seed}; {len(models)} contenders differing only in the structure term "
-            f"(`structure_weight`, 0 = plain CycleGAN; deskewed = `structure_deskew`), trained "
+            f"(`structure_weight`, 0 = plain CycleGAN; deskewed = `structure_deskew`) and the "
+            f"semantic term (`semantic_weight`), trained "
             f"side by side, one CPU thread each, for {args.steps} steps (cap "
             f"{args.max_seconds:.0f} s"
             f"{'; reused as an earlier run saved them: ' + ', '.join(reused) if reused else ''}"
             f"{'; resumed at step ' + str(resumed) if args.resume else ''}; load average "
             f"{load_before:.1f} before, {load_after:.1f} after). Domain A: the 1,797 "
             f"scikit-learn digits enlarged to 32 px; domain B: the 60,000 MNIST training digits "
-            f"at 32 px; no labels or pairs are used in training. All 1,797 digits are "
+            f"at 32 px; no pairs are used in training, and no labels except where a row says "
+            f"'A labels': the semantic term's classifier is fitted on the scikit-learn digits' "
+            f"own labels (never MNIST's) before the game. All 1,797 digits are "
             f"translated A -> B and judged by the MNIST classifier of bench/mnist_wallclock.py "
             f"(sha256 {judge_hash}…): class preservation = its label equals the digit's own; "
             f"FD = Fréchet distance to the 10,000 MNIST test digits in its features.\n\n"
@@ -265,7 +319,8 @@ def main() -> None:
             f"table line below the identity, in order.\n"
         )
         append_section(
-            "Unpaired translation: scikit-learn digits -> MNIST (CycleGAN, structure term)",
+            "Unpaired translation: scikit-learn digits -> MNIST (CycleGAN, structure and "
+            "semantic terms)",
             body,
             time.perf_counter() - started,
         )

@@ -117,10 +117,26 @@ class CycleGANConfig:
     structure_size: int = 8
     structure_align: bool = True
     structure_deskew: bool = False
+    # Semantic consistency (CyCADA, Hoffman et al. 2018; gankit.tasks.translate.semantic_view):
+    # a classifier trained before the game on domain A's own labels (semantic_steps Adam steps)
+    # and then frozen asks each translation to keep the class it gives the source. Needs
+    # labelled domain A; 0 uses no labels at all.
+    semantic_weight: float = 0.0
+    semantic_steps: int = 600
 
     def __post_init__(self) -> None:
         self.unet("AB"), self.unet("BA"), self.patchgan("A")  # validates the fields
-        _check_weights(self, ("cycle_weight", "identity_weight", "structure_weight"))
+        _check_weights(
+            self, ("cycle_weight", "identity_weight", "structure_weight", "semantic_weight")
+        )
+        if (
+            isinstance(self.semantic_steps, bool)
+            or not isinstance(self.semantic_steps, int)
+            or self.semantic_steps < 1
+        ):
+            raise GankitError(
+                f"cyclegan semantic_steps must be an integer >= 1, got {self.semantic_steps!r}"
+            )
         if not isinstance(self.pool_size, int) or self.pool_size < 0:
             raise GankitError(f"cyclegan pool_size must be an integer >= 0, got {self.pool_size!r}")
         if (

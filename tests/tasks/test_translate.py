@@ -13,7 +13,14 @@ from gankit.data import load_digits
 from gankit.data.paired import PairedData, UnpairedData, canny_edges
 from gankit.io import load_tensors
 from gankit.nn import TRANSLATORS, config_from_dict
-from gankit.tasks.translate import ImagePool, structure_map
+from gankit.nn.translation import CycleGANConfig
+from gankit.tasks.translate import (
+    CycleObjective,
+    ImagePool,
+    semantic_view,
+    structure_map,
+    train_semantic_classifier,
+)
 from gankit.train.engine import state_tensors
 
 TINY = {"width": 4, "d_width": 4, "depth": 4, "d_layers": 1}  # 16-px images, 16x16 patches
@@ -200,9 +207,6 @@ def test_cyclegan_structure_term_is_logged_saved_and_validated(two_domains, tmp_
 
 
 def test_structure_distance_accepts_restyling_and_rejects_reshaping():
-    from gankit.nn.translation import CycleGANConfig
-    from gankit.tasks.translate import CycleObjective
-
     objective = CycleObjective(CycleGANConfig(structure_weight=1.0), "least-squares", seed=0)
     source = _frames((4, 28, 10, 22))
     restyled = _frames((10, 22, 13, 19)) * 0.8  # smaller, centred, dimmer: MNIST-like framing
@@ -302,3 +306,61 @@ def test_cli_errors_are_one_line(edge_pairs, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "d01" in err and "A/ only" in err
     assert main(["translate", "train", "--task", "cyclegan", "--data", str(tmp_path / "no")]) == 2
     assert "digits-mnist" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def labelled_domains():
+    """Domain A: 40 digits 0-4 with their labels; domain B: 48 digits 5-9 (no labels used)."""
+    digits = load_digits(16)
+    low = digits.labels < 5
+    a, b = digits.images[low][:40], digits.images[~low][:48]
+    return UnpairedData(a, b, "low-high", labels_a=digits.labels[low][:40])
+
+
+SEMANTIC = {"semantic_weight": 1.0, "semantic_steps": 3}
+
+
+def test_cyclegan_semantic_term_is_logged_deterministic_and_saved(labelled_domains, tmp_path):
+    options = {"model": {**TINY, **SEMANTIC}, **TRAIN, "health": False, "seed": 2}
+    model = CycleGAN(**options).fit(labelled_domains, steps=2, out=tmp_path / "a", quiet=True)
+    assert _stats(tmp_path / "a")[-1]["g_semantic"] > 0
+    again = CycleGAN(**options).fit(labelled_domains, steps=2, quiet=True)
+    for name, value in model.semantic.state_dict().items():
+        assert torch.equal(value, again.semantic.state_dict()[name]), name
+    assert not any(p.requires_grad for p in model.semantic.parameters())
+    reloaded = load(tmp_path / "a")
+    a = labelled_domains.domain_a[:5]
+    view = semantic_view(a.float() / 127.5 - 1)
+    assert torch.equal(reloaded.semantic(view), model.semantic(view))
+    assert torch.equal(reloaded.apply(a), model.apply(a))
+    # Continuing the saved run keeps its classifier rather than fitting a new one.
+    kept = {k: v.clone() for k, v in reloaded.semantic.state_dict().items()}
+    reloaded.fit(labelled_domains, steps=3, out=tmp_path / "a", resume=True, quiet=True)
+    assert all(torch.equal(v, reloaded.semantic.state_dict()[k]) for k, v in kept.items())
+
+
+def test_cyclegan_semantic_term_needs_domain_a_labels(two_domains, labelled_domains, tmp_path):
+    with pytest.raises(GankitError, match="semantic_weight=1 trains a classifier on domain A's"):
+        CycleGAN(model={**TINY, **SEMANTIC}, **TRAIN).fit(two_domains, steps=1, quiet=True)
+    plain = CycleGAN(model=TINY, **TRAIN).fit(labelled_domains, steps=1, out=tmp_path, quiet=True)
+    assert plain.semantic is None and "g_semantic" not in _stats(tmp_path)[-1]
+    assert not (tmp_path / "semantic.safetensors").exists()
+    with pytest.raises(GankitError, match="semantic_weight must be a finite number"):
+        config_from_dict("cyclegan", {"semantic_weight": -1}, TRANSLATORS)
+    with pytest.raises(GankitError, match="semantic_steps must be an integer >= 1"):
+        config_from_dict("cyclegan", {"semantic_steps": 0}, TRANSLATORS)
+
+
+def test_semantic_loss_prefers_a_translation_that_keeps_the_class():
+    """A classifier that tells a bar from a ring scores a restyled bar low, a ring high."""
+    bar = _frames((8, 24, 14, 18))
+    ring = _frames((8, 24, 8, 24))
+    ring[:, :, 12:20, 12:20] = -1.0
+    images = torch.cat([bar, ring]).repeat(8, 1, 1, 1)
+    as_uint8 = ((images + 1) * 127.5).round().to(torch.uint8)
+    classifier = train_semantic_classifier(as_uint8, torch.arange(16) % 2, 2, steps=30, seed=0)
+    objective = CycleObjective(
+        CycleGANConfig(semantic_weight=1.0), "least-squares", seed=0, classifier=classifier
+    )
+    thinner_bar = _frames((4, 28, 15, 17))  # moved, longer, thinner: style, not class
+    assert objective._semantic_loss(thinner_bar, bar) < objective._semantic_loss(ring, bar)
