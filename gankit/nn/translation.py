@@ -120,9 +120,12 @@ class CycleGANConfig:
     # Semantic consistency (CyCADA, Hoffman et al. 2018; gankit.tasks.translate.semantic_view):
     # a classifier trained before the game on domain A's own labels (semantic_steps Adam steps)
     # and then frozen asks each translation to keep the class it gives the source. Needs
-    # labelled domain A; 0 uses no labels at all.
+    # labelled domain A; 0 uses no labels at all. semantic_adapt reads the translations into B
+    # with a second classifier, fitted on domain B's images as the first labels them (the most
+    # confident half of each class; self-training, no B labels): it reads classes as B draws them.
     semantic_weight: float = 0.0
     semantic_steps: int = 600
+    semantic_adapt: bool = False
 
     def __post_init__(self) -> None:
         self.unet("AB"), self.unet("BA"), self.patchgan("A")  # validates the fields
@@ -153,6 +156,10 @@ class CycleGANConfig:
                 raise GankitError(
                     f"cyclegan {name} must be true or false, got {getattr(self, name)!r}"
                 )
+        if not isinstance(self.semantic_adapt, bool):
+            raise GankitError(
+                f"cyclegan semantic_adapt must be true or false, got {self.semantic_adapt!r}"
+            )
         if self.structure_deskew and not self.structure_align:
             raise GankitError(
                 "cyclegan structure_deskew refines the aligned frame, so it needs "

@@ -52,7 +52,8 @@ from gankit.viz import save_image_grid, to_uint8
 
 _PREVIEW = 8  # pairs drawn in the sample grids
 _EVAL_PAIRS = 1000  # pairs the report scores
-_SEMANTIC_WEIGHTS = "semantic.safetensors"  # CycleGAN's frozen domain-A classifier
+# CycleGAN's frozen classifiers: fitted on domain A's labels, and adapted to domain B.
+_SEMANTIC_WEIGHTS = {"A": "semantic.safetensors", "B": "semantic_b.safetensors"}
 
 
 # ----------------------------------------------------------------------------- objectives
@@ -276,6 +277,44 @@ def train_semantic_classifier(
     return model.requires_grad_(False)
 
 
+def adapt_semantic_classifier(
+    classifier: DigitClassifier, images: Tensor, steps: int, seed: int, keep: float = 0.5
+) -> DigitClassifier:
+    """A classifier of the other domain's unlabelled uint8 ``images``, taught by ``classifier``.
+
+    Self-training with class-balanced selection (Zou et al. 2018): ``classifier`` labels every
+    image through :func:`semantic_view`; of the images it gives each class, the most confident
+    ``keep`` share become the training set of a new classifier, fitted as
+    :func:`train_semantic_classifier` fits its own. The new one has seen only the other domain's
+    images, so it reads a class the way that domain draws it; no label of that domain is used.
+
+    Example:
+        >>> images = torch.randint(0, 256, (32, 1, 32, 32), dtype=torch.uint8)
+        >>> teacher = train_semantic_classifier(images, torch.arange(32) % 2, 2, steps=2, seed=0)
+        >>> student = adapt_semantic_classifier(teacher, images, steps=2, seed=0)
+        >>> student(semantic_view(images.float() / 127.5 - 1)).shape
+        torch.Size([32, 2])
+    """
+    device = next(classifier.parameters()).device
+    with torch.no_grad():
+        probabilities = torch.cat(
+            [
+                classifier(semantic_view(chunk.to(device).float() / 127.5 - 1)).softmax(1).cpu()
+                for chunk in images.split(4096)
+            ]
+        )
+    confidence, labels = probabilities.max(1)
+    chosen = []
+    for label in labels.unique():
+        members = (labels == label).nonzero().flatten()
+        count = max(1, round(keep * len(members)))
+        chosen.append(members[confidence[members].argsort(descending=True)[:count]])
+    chosen = torch.cat(chosen).sort().values
+    return train_semantic_classifier(
+        images[chosen], labels[chosen], classifier.config.num_classes, steps, seed
+    )
+
+
 class CycleObjective(Objective):
     """CycleGAN's extra G terms (cycle, identity, structure, semantic) and D's image pools.
 
@@ -290,11 +329,16 @@ class CycleObjective(Objective):
         loss: str,
         seed: int,
         classifier: DigitClassifier | None = None,
+        classifier_b: DigitClassifier | None = None,
     ) -> None:
         if config.semantic_weight > 0 and classifier is None:
             raise GankitError("cyclegan semantic_weight > 0 needs the frozen domain-A classifier")
+        if config.semantic_adapt and classifier_b is None:
+            raise GankitError("cyclegan semantic_adapt needs the classifier adapted to domain B")
         self.config = config
         self.classifier = classifier
+        # Reads the translations into B when the term is adapted; else the domain-A classifier.
+        self.classifier_b = classifier_b if config.semantic_adapt else classifier
         self.channels = (config.channels_a, config.channels_b)
         size = (config.resolution, config.resolution)
         self.pools = {
@@ -331,15 +375,17 @@ class CycleObjective(Objective):
     def _semantic_loss(self, translated: Tensor, source: Tensor) -> Tensor:
         """CyCADA's semantic consistency, A -> B only: G_AB(a) must get the class a gets.
 
-        The target is the classifier's own label for the source, as in CyCADA (on domain A it
-        is nearly always the true label). B -> A is left out: the classifier's labels for domain
-        B are wrong more often (14 % on MNIST), and a G_BA pushed to a wrong class would teach
+        The target is the domain-A classifier's own label for the source, as in CyCADA (on
+        domain A it is nearly always the true label); the translation is read by the classifier
+        adapted to B if there is one. B -> A is left out: the labels a domain-A classifier
+        gives domain B are wrong more often, and a G_BA pushed to a wrong class would teach
         G_AB, through the cycle, to change classes.
         """
         classifier = self.classifier.to(translated.device)
+        reader = self.classifier_b.to(translated.device)
         with torch.no_grad():
             target = classifier(semantic_view(source)).argmax(1)
-        return F.cross_entropy(classifier(semantic_view(translated)), target)
+        return F.cross_entropy(reader(semantic_view(translated)), target)
 
     def _structure_distance(self, translated: Tensor, source: Tensor) -> Tensor:
         options = (self.config.structure_size, self.config.structure_align)
@@ -681,9 +727,11 @@ class CycleGAN(_Translator):
     ) -> None:
         super().__init__(preset, resolution, model=model, **train)
         self.channels = tuple(channels) if channels is not None else None
-        # The frozen domain-A classifier of the semantic term, and the data it is fitted on.
+        # The semantic term's frozen classifiers (domain A's, and B's with semantic_adapt) and
+        # the data they are fitted on.
         self.semantic: DigitClassifier | None = None
-        self._labelled_a: tuple[Tensor, Tensor | None] | None = None
+        self.semantic_b: DigitClassifier | None = None
+        self._semantic_data: UnpairedData | None = None
 
     def open_data(self, data: Any) -> tuple[UnpairedData, dict[str, Any]]:
         if data is None:
@@ -709,7 +757,7 @@ class CycleGAN(_Translator):
             dataset = load_unpaired_folders(*folders, self._resolution(), channels)
         preview = torch.arange(min(_PREVIEW, len(dataset)))
         self._preview = dataset.batch(preview)
-        self._labelled_a = (dataset.domain_a, dataset.labels_a)
+        self._semantic_data = dataset
         info = {
             "source": source,
             "name": dataset.name,
@@ -732,45 +780,58 @@ class CycleGAN(_Translator):
 
     def _build(self) -> None:
         super()._build()
-        self.semantic = None  # new generators: the classifier is fitted again for them
+        # New generators: the classifiers are fitted again for them.
+        self.semantic = self.semantic_b = None
 
     def objective(self) -> CycleObjective:
         config = CycleGANConfig(**(self.model_config or {}))
         if config.semantic_weight > 0 and self.semantic is None:
-            self.semantic = self._fit_semantic(config)
-        classifier = self.semantic if config.semantic_weight > 0 else None
-        return CycleObjective(config, self.train_config.loss, self.train_config.seed, classifier)
+            self._fit_semantic(config)
+        if config.semantic_weight == 0:
+            return CycleObjective(config, self.train_config.loss, self.train_config.seed)
+        return CycleObjective(
+            config, self.train_config.loss, self.train_config.seed, self.semantic, self.semantic_b
+        )
 
-    def _fit_semantic(self, config: CycleGANConfig) -> DigitClassifier:
-        """Train the semantic term's classifier on domain A and its labels (before the game)."""
-        images, labels = self._labelled_a or (None, None)
-        if labels is None:
+    def _fit_semantic(self, config: CycleGANConfig) -> None:
+        """Fit the semantic term's classifiers on domain A's labels (before the game)."""
+        data = self._semantic_data
+        if data is None or data.labels_a is None:
             raise GankitError(
                 f"cyclegan semantic_weight={config.semantic_weight:g} trains a classifier on "
                 f"domain A's labels, but the data '{self.data_info.get('name')}' has none (image "
                 "folders are unlabelled); use labelled data such as digits-mnist, or set "
                 "semantic_weight=0"
             )
-        return train_semantic_classifier(
-            images, labels, self.data_info["classes_a"], config.semantic_steps,
-            self.train_config.seed,
-        )  # fmt: skip
+        seed = self.train_config.seed
+        self.semantic = train_semantic_classifier(
+            data.domain_a, data.labels_a, self.data_info["classes_a"], config.semantic_steps, seed
+        )
+        if config.semantic_adapt:
+            self.semantic_b = adapt_semantic_classifier(
+                self.semantic, data.domain_b, config.semantic_steps, seed
+            )
 
     def save(self, out: str | Path) -> Path:
-        """The model directory of :meth:`GANTask.save`, plus ``semantic.safetensors`` if used."""
+        """The model directory of :meth:`GANTask.save`, plus the semantic term's classifiers."""
         out = super().save(out)
-        if self.semantic is not None:
-            save_module(self.semantic, out / _SEMANTIC_WEIGHTS)
+        for domain, classifier in (("A", self.semantic), ("B", self.semantic_b)):
+            if classifier is not None:
+                save_module(classifier, out / _SEMANTIC_WEIGHTS[domain])
         return out
 
     @classmethod
     def from_dir(cls, path: str | Path) -> CycleGAN:
-        """Load a model directory; a semantic term's classifier comes back from its weights."""
+        """Load a model directory; the semantic term's classifiers come back from their weights."""
         gan = super().from_dir(path)
-        if gan.model_config.get("semantic_weight", 0) > 0:
-            config = DigitClassifierConfig(num_classes=gan.data_info["classes_a"])
-            gan.semantic = DigitClassifier(config).requires_grad_(False).eval()
-            load_module(gan.semantic, Path(path) / _SEMANTIC_WEIGHTS)
+        used = {"A": gan.model_config.get("semantic_weight", 0) > 0}
+        used["B"] = used["A"] and gan.model_config.get("semantic_adapt", False)
+        for domain, attribute in (("A", "semantic"), ("B", "semantic_b")):
+            if used[domain]:
+                config = DigitClassifierConfig(num_classes=gan.data_info["classes_a"])
+                classifier = DigitClassifier(config).requires_grad_(False).eval()
+                load_module(classifier, Path(path) / _SEMANTIC_WEIGHTS[domain])
+                setattr(gan, attribute, classifier)
         return gan
 
     def apply(

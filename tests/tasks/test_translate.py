@@ -17,6 +17,7 @@ from gankit.nn.translation import CycleGANConfig
 from gankit.tasks.translate import (
     CycleObjective,
     ImagePool,
+    adapt_semantic_classifier,
     semantic_view,
     structure_map,
     train_semantic_classifier,
@@ -349,6 +350,38 @@ def test_cyclegan_semantic_term_needs_domain_a_labels(two_domains, labelled_doma
         config_from_dict("cyclegan", {"semantic_weight": -1}, TRANSLATORS)
     with pytest.raises(GankitError, match="semantic_steps must be an integer >= 1"):
         config_from_dict("cyclegan", {"semantic_steps": 0}, TRANSLATORS)
+    with pytest.raises(GankitError, match="semantic_adapt must be true or false"):
+        config_from_dict("cyclegan", {"semantic_adapt": 1}, TRANSLATORS)
+
+
+def test_cyclegan_adapted_semantic_term_saves_both_classifiers(labelled_domains, tmp_path):
+    model = {**TINY, **SEMANTIC, "semantic_adapt": True}
+    trained = CycleGAN(model=model, **TRAIN, health=False)
+    trained.fit(labelled_domains, steps=2, out=tmp_path, quiet=True)
+    assert _stats(tmp_path)[-1]["g_semantic"] > 0
+    reloaded = load(tmp_path)
+    view = semantic_view(labelled_domains.domain_b[:6].float() / 127.5 - 1)
+    for name in ("semantic", "semantic_b"):
+        assert torch.equal(getattr(reloaded, name)(view), getattr(trained, name)(view)), name
+    assert not torch.equal(reloaded.semantic_b(view), reloaded.semantic(view))
+
+
+def test_adapting_teaches_the_student_the_teachers_labels():
+    """The adapted classifier learns what its teacher says, not the truth (no labels of B)."""
+    bars = _frames(*[(8, 24, 14 + k % 3, 18 + k % 3) for k in range(8)])
+    rings = _frames(*[(8, 24, 8 + k % 3, 24 - k % 3) for k in range(8)])
+    rings[:, :, 12:20, 12:20] = -1.0
+    images = ((torch.cat([bars, rings]) + 1) * 127.5).round().to(torch.uint8)
+    labels = torch.arange(16) // 8
+    teacher = train_semantic_classifier(images, labels, 2, steps=30, seed=0)
+    # Flip the teacher's labels (swap its two logits): the student must learn them flipped.
+    flipped = train_semantic_classifier(images, labels, 2, steps=30, seed=0)
+    flipped.head.weight.copy_(flipped.head.weight.flip(0))
+    flipped.head.bias.copy_(flipped.head.bias.flip(0))
+    view = semantic_view(images.float() / 127.5 - 1)
+    for source, expected in ((teacher, labels), (flipped, 1 - labels)):
+        student = adapt_semantic_classifier(source, images, steps=30, seed=0)
+        assert torch.equal(student(view).argmax(1), expected)
 
 
 def test_semantic_loss_prefers_a_translation_that_keeps_the_class():
