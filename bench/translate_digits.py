@@ -204,10 +204,14 @@ def _semantic_transfer(
     """
     rows = []
     for spec, model in models.items():
-        for which, classifier in (("domain A's", model.semantic), ("adapted", model.semantic_b)):
+        readers = (
+            ("domain A's", model.semantic, semantic_view(real)),
+            ("adapted", model.semantic_b, real),
+        )
+        for which, classifier, inputs in readers:
             if classifier is not None:
                 with torch.no_grad():
-                    named = classifier(semantic_view(real)).argmax(1) == real_labels
+                    named = classifier(inputs).argmax(1) == real_labels
                 rows.append(f"| {_label(spec)}: {which} | {named.float().mean():.4f} |")
     if not rows:
         return ""
@@ -226,8 +230,8 @@ def _semantic_transfer(
         "\n\nThe semantic term's classifiers on the 10,000 MNIST test digits, read after "
         "training as a diagnostic: domain A's (fitted on the scikit-learn digits and their "
         "labels, through `semantic_view`) and, for `semantic_adapt`, the one adapted to MNIST "
-        "(fitted on the MNIST training digits as domain A's classifier labels them, the most "
-        "confident half of each class; no MNIST label):\n\n"
+        "(fitted on the MNIST training digits as they are, labelled by domain A's classifier, the "
+        "most confident half of each class; no MNIST label):\n\n"
         "| classifier | MNIST test digits it names correctly |\n|---|---:|\n"
     )
     return head + "\n".join(rows)

@@ -121,8 +121,9 @@ class CycleGANConfig:
     # a classifier trained before the game on domain A's own labels (semantic_steps Adam steps)
     # and then frozen asks each translation to keep the class it gives the source. Needs
     # labelled domain A; 0 uses no labels at all. semantic_adapt reads the translations into B
-    # with a second classifier, fitted on domain B's images as the first labels them (the most
-    # confident half of each class; self-training, no B labels): it reads classes as B draws them.
+    # with a second classifier, fitted on domain B's images as they are, labelled by the first
+    # (the most confident half of each class; self-training, no B labels): it reads classes as
+    # B draws them.
     semantic_weight: float = 0.0
     semantic_steps: int = 600
     semantic_adapt: bool = False

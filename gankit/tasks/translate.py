@@ -284,15 +284,17 @@ def adapt_semantic_classifier(
 
     Self-training with class-balanced selection (Zou et al. 2018): ``classifier`` labels every
     image through :func:`semantic_view`; of the images it gives each class, the most confident
-    ``keep`` share become the training set of a new classifier, fitted as
-    :func:`train_semantic_classifier` fits its own. The new one has seen only the other domain's
-    images, so it reads a class the way that domain draws it; no label of that domain is used.
+    ``keep`` share become the training set of a new classifier. The new one has seen only the
+    other domain's images, and reads them as they are (gray, :func:`_gray`), not through the
+    view: it learns a class the way that domain draws it, position, size and stroke included,
+    so a translation must look like that domain's digit to satisfy it. No label of that domain
+    is used. Augmentation and seeding are those of :func:`train_semantic_classifier`.
 
     Example:
         >>> images = torch.randint(0, 256, (32, 1, 32, 32), dtype=torch.uint8)
         >>> teacher = train_semantic_classifier(images, torch.arange(32) % 2, 2, steps=2, seed=0)
         >>> student = adapt_semantic_classifier(teacher, images, steps=2, seed=0)
-        >>> student(semantic_view(images.float() / 127.5 - 1)).shape
+        >>> student(_gray(images.float() / 127.5 - 1)).shape
         torch.Size([32, 2])
     """
     device = next(classifier.parameters()).device
@@ -310,9 +312,22 @@ def adapt_semantic_classifier(
         count = max(1, round(keep * len(members)))
         chosen.append(members[confidence[members].argsort(descending=True)[:count]])
     chosen = torch.cat(chosen).sort().values
-    return train_semantic_classifier(
-        images[chosen], labels[chosen], classifier.config.num_classes, steps, seed
+    student = train_digit_classifier(
+        _gray(images[chosen].float() / 127.5 - 1),
+        labels[chosen],
+        steps=steps,
+        seed=seed,
+        batch_size=64,
+        config=classifier.config,
+        max_shift=2,
+        max_rotation=10,
     )
+    return student.requires_grad_(False)
+
+
+def _gray(images: Tensor) -> Tensor:
+    """(N, C, H, W) -> (N, 1, H, W): the channel mean, which the digit classifier reads."""
+    return images.mean(1, keepdim=True)
 
 
 class CycleObjective(Objective):
@@ -337,8 +352,7 @@ class CycleObjective(Objective):
             raise GankitError("cyclegan semantic_adapt needs the classifier adapted to domain B")
         self.config = config
         self.classifier = classifier
-        # Reads the translations into B when the term is adapted; else the domain-A classifier.
-        self.classifier_b = classifier_b if config.semantic_adapt else classifier
+        self.classifier_b = classifier_b
         self.channels = (config.channels_a, config.channels_b)
         size = (config.resolution, config.resolution)
         self.pools = {
@@ -382,10 +396,13 @@ class CycleObjective(Objective):
         G_AB, through the cycle, to change classes.
         """
         classifier = self.classifier.to(translated.device)
-        reader = self.classifier_b.to(translated.device)
         with torch.no_grad():
             target = classifier(semantic_view(source)).argmax(1)
-        return F.cross_entropy(reader(semantic_view(translated)), target)
+        if self.classifier_b is None:
+            logits = classifier(semantic_view(translated))
+        else:
+            logits = self.classifier_b.to(translated.device)(_gray(translated))
+        return F.cross_entropy(logits, target)
 
     def _structure_distance(self, translated: Tensor, source: Tensor) -> Tensor:
         options = (self.config.structure_size, self.config.structure_align)
