@@ -163,9 +163,13 @@ class TabularGAN(GANTask):
                 # A resumed run keeps the kinds it was started with.
                 kinds = self.data_info["kinds"].items()
                 declared["metadata"] = {c: kind for c, kind in kinds if c in names}
-            modes = {**self.preset.model, **self.model_overrides}.get("condition_modes", False)
+            model = {**self.preset.model, **self.model_overrides}
             self.transformer = TableTransformer.fit(
-                frame, **declared, seed=self.train_config.seed, condition_modes=bool(modes)
+                frame,
+                **declared,
+                seed=self.train_config.seed,
+                condition_modes=bool(model.get("condition_modes", False)),
+                target=str(model.get("target", "")),
             )
         self._train_frame = frame
         data = tabular_data(self.transformer, frame)
@@ -186,23 +190,16 @@ class TabularGAN(GANTask):
 
     def objective(self) -> Objective | None:
         config = from_dict(TabularConfig, self.model_config or {}, "tabular model config")
-        classifier = self._target_classifier(config.target) if config.target else None
+        wanted = config.target and config.target_weight > 0
+        classifier = self._target_classifier(config.target) if wanted else None
         if config.frequency_weight == 0 and classifier is None:
             return None
         return TabularTerms(config, classifier)
 
     def _target_classifier(self, target: str) -> TargetClassifier:
         """The classifier of ``target`` from the other columns, fitted on the training rows."""
-        transformer = self.transformer
-        names = [spec.name for spec in transformer.columns]
-        if target not in names:
-            raise GankitError(f"model target {target!r} is not a column of the table: {names}")
-        index = names.index(target)
-        if not transformer.columns[index].discrete:
-            raise GankitError(
-                f"model target {target!r} is {transformer.columns[index].kind}; the target "
-                "classifier needs a discrete column"
-            )
+        transformer = self.transformer  # fitted with this target, so it is a discrete column
+        index = [spec.name for spec in transformer.columns].index(target)
         span = transformer.column_spans[index][0]
         rows = self._train_rows
         labels = rows[:, span.start : span.stop].argmax(dim=1)
@@ -438,12 +435,21 @@ def _layout(transformer: TableTransformer) -> dict[str, Any]:
 def _conditions(
     sampler: ConditionSampler, size: int, rng: torch.Generator, slot: int | None
 ) -> torch.Tensor | None:
-    """Conditions for ``size`` rows: all ``slot``, or drawn with the data's frequencies."""
+    """Conditions for ``size`` rows: all ``slot``, or drawn with the data's frequencies.
+
+    A model with a target also gets the target's slot, drawn given ``slot`` as in the data;
+    without ``slot`` its condition is the target alone. (On Adult, rows drawn given the target
+    alone trained better classifiers than rows drawn given the target and a random other
+    column's value: F1 0.675 against 0.660, two sampling seeds of one model.)
+    """
+    target = sampler.target_column
     if slot is not None:
-        return sampler.one_hot(torch.full((size,), slot))
-    if sampler.n_columns == 0:  # no discrete column: the model is unconditional
+        slots = torch.full((size,), slot)
+    elif sampler.n_columns == 0:  # no discrete column: the model is unconditional
         return None
-    return sampler.one_hot(sampler.draw(size, rng, log_frequency=False))
+    else:
+        slots = sampler.draw(size, rng, log_frequency=False, column=target)
+    return sampler.one_hot(slots, sampler.draw_target(slots, rng) if target is not None else None)
 
 
 def _read_transformer(path: Path) -> TableTransformer:

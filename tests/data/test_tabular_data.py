@@ -112,6 +112,22 @@ def test_point_masses_are_modes_of_their_own_and_decode_exactly():
     assert (back["gain"][gain == 0] == 0).all() and (back["hours"][hours == 40] == 40).all()
 
 
+def test_point_masses_hidden_under_a_bigger_one_are_found_in_rounds():
+    rng = np.random.default_rng(0)
+    # 90 % zeros; of the rest, 15,024 is 12 % (1.2 % of the column, under the 3 % bar) and the
+    # other gains are spread over a hundred values.
+    rest = np.where(rng.random(1000) < 0.12, 15024.0, rng.integers(1, 100, 1000) * 97.0)
+    gain = np.where(rng.random(8000) < 0.9, 0.0, np.resize(rest, 8000))
+    age = rng.integers(17, 90, 8000).astype(float)  # every age ~1.4 %: smooth, no point mass
+    transformer = TableTransformer.fit(pd.DataFrame({"gain": gain, "age": age}))
+    assert transformer.encoders[0].spikes.tolist() == [0.0, 15024.0]
+    assert transformer.encoders[1].spikes.tolist() == []
+    back = transformer.inverse_transform(
+        transformer.transform(pd.DataFrame({"gain": gain, "age": age}))
+    )
+    assert (back["gain"][gain == 15024.0] == 15024.0).all()
+
+
 def test_a_column_of_few_values_is_all_point_masses():
     df = pd.DataFrame({"x": np.tile([0.5, 1.25, 7.0], 40)})
     transformer = TableTransformer.fit(df)
@@ -175,6 +191,45 @@ def test_training_by_sampling_matches_rows_to_conditions_and_lifts_rare_values()
     assert 0.2 < float(pune / city) < 0.32
     again, _ = data.sample(4000, torch.Generator().manual_seed(0))
     assert torch.equal(rows, again)
+
+
+def test_a_target_is_in_every_training_condition_and_drawn_as_in_the_data():
+    df = mixed_frame(1000)
+    transformer = TableTransformer.fit(df, target="tier")
+    data = tabular_data(transformer, df)
+    rows, cond = data.sample(4000, torch.Generator().manual_seed(0))
+    positions = torch.tensor(transformer.cond_positions)
+    tier = [transformer.condition_slot("tier", t) for t in ("gold", "silver")]
+    # The drawn value plus the row's own tier (one slot when the drawn column is tier itself).
+    assert cond[:, tier].sum(dim=1).eq(1).all() and cond.sum(dim=1).le(2).all()
+    assert (rows[:, positions] * cond).sum(dim=1).eq(cond.sum(dim=1)).all()
+    # Sampling: the tier is drawn given the other slot with the data's pair frequencies.
+    sampler = transformer.condition_sampler()
+    pune = transformer.condition_slot("city", "Pune")
+    drawn = sampler.draw_target(torch.full((20000,), pune), torch.Generator().manual_seed(1))
+    gold = float((drawn == tier[0]).float().mean())
+    assert gold == pytest.approx((df.loc[df["city"] == "Pune", "tier"] == "gold").mean(), abs=0.02)
+    assert torch.equal(
+        sampler.draw_target(torch.tensor(tier), torch.Generator()), torch.tensor(tier)
+    )
+    restored = TableTransformer.from_json(json.loads(json.dumps(transformer.to_json())))
+    assert restored.target_counts == transformer.target_counts and restored.target == "tier"
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("nope", "model target 'nope' is not a column"), ("income", "'income' is continuous")],
+)
+def test_a_target_must_be_a_discrete_column(target, message):
+    with pytest.raises(GankitError, match=message):
+        TableTransformer.fit(mixed_frame(), target=target)
+
+
+def test_tampered_target_counts_are_refused_by_name():
+    state = TableTransformer.fit(mixed_frame(), target="tier").to_json()
+    state["target_counts"] = state["target_counts"][:-1]
+    with pytest.raises(GankitError, match="target counts must be"):
+        TableTransformer.from_json(state)
 
 
 def test_condition_modes_lift_rare_modes_of_numeric_columns():

@@ -242,6 +242,21 @@ def test_target_classifier_reads_the_other_columns_and_scores_g_rows(tmp_path):
     assert terms.g_terms(None, None, flipped, None)["target"] > real_term + 1.0
 
 
+def test_a_target_is_drawn_with_the_condition_it_goes_with(tmp_path):
+    # ``label`` is fixed by ``c``: G is told both, so a condition on c decides the label even
+    # for an untrained G, and unconditional rows keep the label's share.
+    rng = np.random.default_rng(0)
+    c = rng.choice(["u", "v"], 400, p=[0.3, 0.7])
+    df = pd.DataFrame({"x": rng.normal(size=400), "c": c, "label": np.where(c == "u", "a", "b")})
+    model = {**TINY_MODEL, "target": "label", "target_weight": 0}
+    gan = TabularGAN(model=model, **TINY).fit(df, out=tmp_path / "run", quiet=True)
+    assert gan.objective() is None  # weight 0: conditioning only, no classifier
+    assert (gan.sample(300, seed=0, conditions={"c": "u"})["label"] == "a").all()
+    assert (gan.sample(300, seed=0, conditions={"c": "v"})["label"] == "b").all()
+    rows = load(tmp_path / "run").sample(4000, seed=1)
+    assert (rows["label"] == "a").mean() == pytest.approx((c == "u").mean(), abs=0.02)
+
+
 @pytest.mark.parametrize(
     ("target", "message"),
     [("nope", "model target 'nope' is not a column"), ("x", "'x' is continuous")],

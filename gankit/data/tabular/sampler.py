@@ -18,13 +18,28 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from gankit.errors import GankitError
+
 
 class ConditionSampler:
-    """Draws condition slots from per-slot counts; ``column_sizes`` groups slots into columns."""
+    """Draws condition slots from per-slot counts; ``column_sizes`` groups slots into columns.
 
-    def __init__(self, slot_counts: list[int], column_sizes: list[int]) -> None:
+    With a *target* (``target_column``, the index of a conditioned column, and ``target_counts``,
+    ``(cond_dim, target slots)``: how often each condition slot occurs with each target value)
+    every condition also holds the row's target, so G and D always play class by class; when
+    sampling, the target is drawn given the other drawn slot from those counts.
+    """
+
+    def __init__(
+        self,
+        slot_counts: list[int],
+        column_sizes: list[int],
+        target_column: int | None = None,
+        target_counts: list[list[int]] | None = None,
+    ) -> None:
         self.cond_dim = len(slot_counts)
         self.n_columns = len(column_sizes)
+        self.target_column = target_column
         self.offsets = torch.tensor(np.cumsum([0, *column_sizes])[:-1], dtype=torch.long)
         width = max(column_sizes, default=1)
         counts = torch.zeros(self.n_columns, width, dtype=torch.float64)
@@ -37,17 +52,44 @@ class ConditionSampler:
         # Padding slots have count 0, hence probability 0 under both laws.
         self.train_probs = torch.log1p(counts) / torch.log1p(counts).sum(1, keepdim=True)
         self.data_probs = counts / counts.sum(1, keepdim=True)
+        if target_column is not None:
+            pairs = torch.tensor(target_counts or [], dtype=torch.float64)
+            if pairs.shape != (self.cond_dim, column_sizes[target_column]):
+                raise GankitError(
+                    f"target counts must be {self.cond_dim} rows of the target's "
+                    f"{column_sizes[target_column]} slots, got {tuple(pairs.shape)}; is the "
+                    "model's transformer.json damaged? Fit the model again"
+                )
+            pairs += pairs.sum(1, keepdim=True) == 0  # a slot the data never has: never drawn
+            self.target_probs = pairs / pairs.sum(1, keepdim=True)
 
-    def draw(self, n: int, generator: torch.Generator, log_frequency: bool = True) -> torch.Tensor:
-        """``n`` slot indices: a uniform column, then a value by log- or true frequency."""
-        column = torch.randint(self.n_columns, (n,), generator=generator)
+    def draw(
+        self,
+        n: int,
+        generator: torch.Generator,
+        log_frequency: bool = True,
+        column: int | None = None,
+    ) -> torch.Tensor:
+        """``n`` slots: a uniform column (or ``column``), then a value by log- or true frequency."""
+        if column is None:
+            column = torch.randint(self.n_columns, (n,), generator=generator)
+        else:
+            column = torch.full((n,), column)
         probs = (self.train_probs if log_frequency else self.data_probs)[column]
         value = torch.multinomial(probs, 1, generator=generator).squeeze(1)
         return self.offsets[column] + value
 
-    def one_hot(self, slots: torch.Tensor) -> torch.Tensor:
+    def draw_target(self, slots: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """A target slot for each condition slot, drawn from the data's pairs of the two."""
+        value = torch.multinomial(self.target_probs[slots], 1, generator=generator).squeeze(1)
+        return self.offsets[self.target_column] + value
+
+    def one_hot(self, slots: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
+        """Conditions holding ``slots`` (and ``targets``, the target's slots, when given)."""
         cond = torch.zeros(len(slots), self.cond_dim)
         cond[torch.arange(len(slots)), slots] = 1.0
+        if targets is not None:
+            cond[torch.arange(len(slots)), targets] = 1.0
         return cond
 
 
@@ -79,7 +121,7 @@ class TabularData:
         if not self.conditional:
             return self.rows[index]
         slot = self.slots[index, index % self.sampler.n_columns]
-        return self.rows[index], self.sampler.one_hot(slot)
+        return self.rows[index], self.sampler.one_hot(slot, self._targets(index))
 
     def sample(
         self, n: int, generator: torch.Generator
@@ -90,4 +132,9 @@ class TabularData:
         slot = self.sampler.draw(n, generator, log_frequency=True)
         pick = (torch.rand(n, generator=generator) * self.count[slot]).long()
         index = self.order[self.start[slot] + pick.clamp_max(self.count[slot] - 1)]
-        return self.rows[index], self.sampler.one_hot(slot)
+        return self.rows[index], self.sampler.one_hot(slot, self._targets(index))
+
+    def _targets(self, index: torch.Tensor) -> torch.Tensor | None:
+        """The target's slot of rows ``index`` (None without a target)."""
+        column = self.sampler.target_column
+        return None if column is None else self.slots[index, column]
