@@ -73,10 +73,13 @@ TABULAR_PRESETS: dict[str, Preset] = {
         Preset(
             "default",
             "gankit's recipe: CTGAN's transformer with exact point masses, training-by-"
-            "sampling with hard conditioning, a shared-row PacGAN D (pack 10, pack mean/std), "
-            "non-saturating loss + lazy R1, EMA of G, batch 200 at lr 1e-3; about 2 min on Adult.",
+            "sampling with hard conditioning, a shared-row PacGAN D (pack 10, pack mean/std, "
+            "no dropout), non-saturating loss + lazy R1, EMA of G, batch 200 at lr 1e-3; about "
+            "2 min on Adult. Name the column to predict (model.target) for class-by-class play.",
             "tabular",
-            {"pack": 10, "d_dropout": 0.25, "shared_rows": True},
+            # No dropout in D: on Adult, TSTR F1 0.670 against 0.631 with dropout 0.25 (same
+            # run otherwise, two sampling seeds); lazy R1 already keeps D smooth.
+            {"pack": 10, "d_dropout": 0.0, "shared_rows": True},
             replace(
                 _CTGAN_OPTIMIZER,
                 steps=4000,

@@ -221,7 +221,7 @@ def _labelled(rows: int = 400) -> pd.DataFrame:
 
 def test_target_classifier_reads_the_other_columns_and_scores_g_rows(tmp_path):
     df = _labelled()
-    model = {**TINY_MODEL, "target": "label"}
+    model = {**TINY_MODEL, "target": "label", "target_weight": 1.0}
     gan = TabularGAN(model=model, **TINY).fit(df, out=tmp_path / "run", quiet=True)
     stats = [
         json.loads(line) for line in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()
@@ -248,9 +248,9 @@ def test_a_target_is_drawn_with_the_condition_it_goes_with(tmp_path):
     rng = np.random.default_rng(0)
     c = rng.choice(["u", "v"], 400, p=[0.3, 0.7])
     df = pd.DataFrame({"x": rng.normal(size=400), "c": c, "label": np.where(c == "u", "a", "b")})
-    model = {**TINY_MODEL, "target": "label", "target_weight": 0}
+    model = {**TINY_MODEL, "target": "label"}
     gan = TabularGAN(model=model, **TINY).fit(df, out=tmp_path / "run", quiet=True)
-    assert gan.objective() is None  # weight 0: conditioning only, no classifier
+    assert gan.objective() is None  # target_weight 0 (the default): no classifier
     assert (gan.sample(300, seed=0, conditions={"c": "u"})["label"] == "a").all()
     assert (gan.sample(300, seed=0, conditions={"c": "v"})["label"] == "b").all()
     rows = load(tmp_path / "run").sample(4000, seed=1)
