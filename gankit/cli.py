@@ -310,6 +310,8 @@ def _cmd_tabular_fit(args: argparse.Namespace) -> None:
     overrides = parse_set(args.set)
     model = {k[len("model.") :]: v for k, v in overrides.items() if k.startswith("model.")}
     train = {k: v for k, v in overrides.items() if not k.startswith("model.")}
+    if args.target is not None:
+        model["target"] = args.target
     metadata = read_json(args.metadata) if args.metadata else None
     discrete = [c.strip() for c in args.discrete.split(",") if c.strip()] if args.discrete else None
     gan = TabularGAN(args.preset, model=model, **train)
@@ -361,6 +363,12 @@ def _add_tabular(sub: Any) -> None:
     )
     fit.add_argument(
         "--metadata", default=None, help='JSON file {"column": "kind"} overriding detected kinds'
+    )
+    fit.add_argument(
+        "--target",
+        default=None,
+        help="the discrete column a model trained on the synthetic rows will predict: G and D "
+        "then play class by class (same as --set model.target=COLUMN)",
     )
     add_set_option(fit, "any training option (e.g. batch_size=500) or model.KEY=VALUE")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -116,7 +116,9 @@ def test_cli_fit_and_sample(tmp_path, capsys):
     run = tmp_path / "runs" / "t"
     sets = [f"--set={k}={v}" for k, v in TINY.items() if k != "steps"]
     model = ["--set=model.g_hidden=[32]", "--set=model.d_hidden=[32]", "--set=model.pack=4"]
-    assert main(["tabular", "fit", str(csv), "--out", str(run), "--steps", "4", *sets, *model]) == 0
+    argv = ["tabular", "fit", str(csv), "--out", str(run), "--steps", "4", "--target", "city"]
+    assert main([*argv, *sets, *model]) == 0
+    assert load(run).transformer.target == "city"
     out_csv = tmp_path / "out.csv"
     code = main(
         ["tabular", "sample", str(run), "-n", "25", "-o", str(out_csv), "--condition", "city=Lima"]
@@ -143,6 +145,15 @@ def test_cli_bad_input_is_one_clear_line(tmp_path, capsys, make, message):
     assert main(["tabular", "fit", str(csv), "--out", str(tmp_path / "r"), "--steps", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("gankit: error:") and message in err and "\n" not in err
+
+
+def test_cli_unknown_target_is_one_clear_line(tmp_path, capsys):
+    csv = tmp_path / "data.csv"
+    mixed_frame(100).to_csv(csv, index=False)
+    argv = ["tabular", "fit", str(csv), "--out", str(tmp_path / "r"), "--target", "salary"]
+    assert main([*argv, "--steps", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "model target 'salary' is not a column" in err and "\n" not in err
 
 
 def test_report_measures_fidelity_privacy_and_utility(fitted, table):
