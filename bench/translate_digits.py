@@ -14,7 +14,8 @@ The baseline row is the identity mapping (the enlarged digits as they are), scor
 Contenders (``--contenders``, ``KIND:WEIGHT``) differ in the structure-consistency term: its
 weight (``structure:0`` is plain CycleGAN) and its frame (``deskew:W`` adds
 ``structure_deskew``), or add the semantic term (``semantic:W``: ``semantic_weight`` W on top
-of ``deskew:2``; ``adapted:W`` the same with ``semantic_adapt``). The semantic contenders are
+of ``deskew:2``; ``adapted:W`` the same with ``semantic_adapt``; ``adaptedonly:W`` the
+adapted semantic term without the structure term). The semantic contenders are
 the only ones that use labels: the scikit-learn digits' own, for the classifier the term fits
 before the game; the others use none. They train
 side by side, one CPU thread each, for the same number of steps; ``--reuse`` judges contenders
@@ -74,6 +75,8 @@ KINDS = {
         {"structure_deskew": True, "structure_weight": 2.0, "semantic_adapt": True},
         "semantic_weight",
     ),
+    # The adapted semantic term alone, without the structure term (free to reshape).
+    "adaptedonly": ({"semantic_adapt": True}, "semantic_weight"),
 }
 HISTORY = "bench-history.json"  # a contender's training history, for --reuse
 
@@ -98,6 +101,8 @@ def _label(spec: str) -> str:
             f"CycleGAN, deskewed structure weight 2 + semantic weight {weight:g}, adapted "
             "(A labels)"
         )
+    if kind == "adaptedonly":
+        return f"CycleGAN, no structure term, semantic weight {weight:g}, adapted (A labels)"
     if weight == 0:
         return "CycleGAN, plain (structure weight 0)"
     return f"CycleGAN, structure weight {weight:g}" + (", deskewed" if kind == "deskew" else "")
@@ -247,7 +252,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--contenders", nargs="+", default=["structure:0", "structure:2", "deskew:2"],
-        help="KIND:WEIGHT, KIND structure, deskew, semantic or adapted",
+        help="KIND:WEIGHT, KIND structure, deskew, semantic, adapted or adaptedonly",
     )  # fmt: skip
     parser.add_argument("--contender", help=argparse.SUPPRESS)
     parser.add_argument(
