@@ -348,7 +348,7 @@ class CycleObjective(Objective):
     ) -> None:
         if config.semantic_weight > 0 and classifier is None:
             raise GankitError("cyclegan semantic_weight > 0 needs the frozen domain-A classifier")
-        if config.semantic_adapt and classifier_b is None:
+        if config.semantic_weight > 0 and config.semantic_adapt and classifier_b is None:
             raise GankitError("cyclegan semantic_adapt needs the classifier adapted to domain B")
         self.config = config
         self.classifier = classifier

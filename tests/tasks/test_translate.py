@@ -346,6 +346,9 @@ def test_cyclegan_semantic_term_needs_domain_a_labels(two_domains, labelled_doma
     plain = CycleGAN(model=TINY, **TRAIN).fit(labelled_domains, steps=1, out=tmp_path, quiet=True)
     assert plain.semantic is None and "g_semantic" not in _stats(tmp_path)[-1]
     assert not (tmp_path / "semantic.safetensors").exists()
+    # semantic_adapt only changes how the term reads; without the term it needs no labels.
+    off = CycleGAN(model={**TINY, "semantic_adapt": True}, **TRAIN)
+    assert off.fit(two_domains, steps=1, quiet=True).semantic_b is None
     with pytest.raises(GankitError, match="semantic_weight must be a finite number"):
         config_from_dict("cyclegan", {"semantic_weight": -1}, TRANSLATORS)
     with pytest.raises(GankitError, match="semantic_steps must be an integer >= 1"):
