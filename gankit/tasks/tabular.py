@@ -144,7 +144,18 @@ class TabularGAN(GANTask):
         """
         self._declared = {"discrete_columns": discrete_columns, "metadata": metadata}
         if options.get("resume") and out is not None and (Path(out) / TRANSFORMER_NAME).is_file():
-            self.transformer = _read_transformer(Path(out))
+            state = read_json(Path(out) / TRANSFORMER_NAME)
+            self.transformer = TableTransformer.from_json(state)
+            # The resumed transformer is kept as fitted: a changed target or condition_modes would
+            # train on conditions the model config no longer describes. A transformer.json older
+            # than the key cannot tell (its model's target named the classifier alone).
+            for key, value in self._encoding_options().items():
+                fitted = state.get(key, value)
+                if value != fitted:
+                    raise GankitError(
+                        f"{out} was started with model.{key}={fitted!r}; resume it with the "
+                        f"same value (got {value!r}) or start a new run"
+                    )
         super().fit(data, steps, out, **options)
         return self
 
@@ -166,13 +177,8 @@ class TabularGAN(GANTask):
                 # A resumed run keeps the kinds it was started with.
                 kinds = self.data_info["kinds"].items()
                 declared["metadata"] = {c: kind for c, kind in kinds if c in names}
-            model = {**self.preset.model, **self.model_overrides}
             self.transformer = TableTransformer.fit(
-                frame,
-                **declared,
-                seed=self.train_config.seed,
-                condition_modes=bool(model.get("condition_modes", False)),
-                target=str(model.get("target", "")),
+                frame, **declared, seed=self.train_config.seed, **self._encoding_options()
             )
         self._train_frame = frame
         data = tabular_data(self.transformer, frame)
@@ -185,6 +191,14 @@ class TabularGAN(GANTask):
             "layout": _layout(self.transformer),
         }
         return data, info
+
+    def _encoding_options(self) -> dict[str, Any]:
+        """The model options the table transformer is fitted with."""
+        model = {**self.preset.model, **self.model_overrides}
+        return {
+            "condition_modes": bool(model.get("condition_modes", False)),
+            "target": str(model.get("target", "")),
+        }
 
     def arch_config(self, data_info: dict[str, Any]) -> dict[str, Any]:
         # The row layout G and D are built for; JSON lists become the config's tuples.
@@ -245,8 +259,12 @@ class TabularGAN(GANTask):
         sampler = transformer.condition_sampler()
         rng = torch.Generator().manual_seed(seed)
         device = next(G.parameters()).device
+        # A condition on the target goes to G as its target slot, with the rarest other value.
+        target = next((s for s in slots if sampler.holds_target(s)), None)
+        others = [s for s in slots if s != target]
+        given = others[0] if others else target
         positions = torch.tensor(
-            [transformer.cond_positions[s] for s in slots[1:]], dtype=torch.long
+            [transformer.cond_positions[s] for s in others[1:]], dtype=torch.long
         )
         kept, found = [], 0
         was_training = G.training
@@ -255,7 +273,7 @@ class TabularGAN(GANTask):
             for _ in range(_MAX_REJECTION_ROUNDS):
                 size = max(_CHUNK, n - found) if slots else n - found
                 z = torch.randn(size, G.latent_dim, generator=rng)
-                cond = _conditions(sampler, size, rng, slots[0] if slots else None)
+                cond = _conditions(sampler, size, rng, given, target)
                 rows = []
                 for start in range(0, size, _CHUNK):
                     part = slice(start, start + _CHUNK)
@@ -436,14 +454,18 @@ def _layout(transformer: TableTransformer) -> dict[str, Any]:
 
 
 def _conditions(
-    sampler: ConditionSampler, size: int, rng: torch.Generator, slot: int | None
+    sampler: ConditionSampler,
+    size: int,
+    rng: torch.Generator,
+    slot: int | None,
+    target_slot: int | None = None,
 ) -> torch.Tensor | None:
     """Conditions for ``size`` rows: all ``slot``, or drawn with the data's frequencies.
 
-    A model with a target also gets the target's slot, drawn given ``slot`` as in the data;
-    without ``slot`` its condition is the target alone. (On Adult, rows drawn given the target
-    alone trained better classifiers than rows drawn given the target and a random other
-    column's value: F1 0.675 against 0.660, two sampling seeds of one model.)
+    A model with a target also gets the target's slot: ``target_slot``, or drawn given ``slot``
+    as in the data; without ``slot`` its condition is the target alone. (On Adult, rows drawn
+    given the target alone trained better classifiers than rows drawn given the target and a
+    random other column's value: F1 0.675 against 0.660, two sampling seeds of one model.)
     """
     target = sampler.target_column
     if slot is not None:
@@ -452,7 +474,11 @@ def _conditions(
         return None
     else:
         slots = sampler.draw(size, rng, log_frequency=False, column=target)
-    return sampler.one_hot(slots, sampler.draw_target(slots, rng) if target is not None else None)
+    if target is None:
+        return sampler.one_hot(slots)
+    if target_slot is not None:
+        return sampler.one_hot(slots, torch.full((size,), target_slot))
+    return sampler.one_hot(slots, sampler.draw_target(slots, rng))
 
 
 def _read_transformer(path: Path) -> TableTransformer:

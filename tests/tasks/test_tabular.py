@@ -277,3 +277,31 @@ def test_target_must_be_a_discrete_column(target, message, tmp_path):
     with pytest.raises(GankitError, match=message):
         gan.fit(_labelled(), out=tmp_path / "run", quiet=True)
     assert not (tmp_path / "run" / "config.json").exists()  # the corrected retry may use --out
+
+
+def test_a_resumed_run_refuses_another_target(tmp_path):
+    df = mixed_frame(200)
+    TabularGAN(model=TINY_MODEL, **TINY).fit(df, out=tmp_path / "run", quiet=True)
+    again = TabularGAN(model={**TINY_MODEL, "target": "tier"}, **TINY)
+    with pytest.raises(GankitError, match="started with model.target=''; resume it with the same"):
+        again.fit(df, steps=9, out=tmp_path / "run", resume=True, quiet=True)
+    assert load(tmp_path / "run").model_config.get("target", "") == ""
+    # A transformer.json from before targets were held in the conditions resumes as it is.
+    path = tmp_path / "run" / "transformer.json"
+    state = json.loads(path.read_text())
+    del state["target"], state["target_counts"]
+    path.write_text(json.dumps(state))
+    again.fit(df, steps=9, out=tmp_path / "run", resume=True, quiet=True)
+    assert again.history["steps"] == 9 and again.transformer.target == ""
+
+
+def test_a_condition_on_the_target_is_given_to_g_with_the_other_condition(tmp_path):
+    # The data never pairs c=u with label a; asked for both, G must be told both (hard
+    # conditioning makes any pair), not a label drawn given u and then rejected.
+    rng = np.random.default_rng(0)
+    c = rng.choice(["u", "v"], 400, p=[0.2, 0.8])
+    label = np.where(c == "u", "b", rng.choice(["a", "b"], 400))
+    df = pd.DataFrame({"x": rng.normal(size=400), "c": c, "label": label})
+    gan = TabularGAN(model={**TINY_MODEL, "target": "label"}, **TINY).fit(df, quiet=True)
+    rows = gan.sample(50, seed=0, conditions={"c": "u", "label": "a"})
+    assert (rows["c"] == "u").all() and (rows["label"] == "a").all()

@@ -84,6 +84,13 @@ class ConditionSampler:
         value = torch.multinomial(self.target_probs[slots], 1, generator=generator).squeeze(1)
         return self.offsets[self.target_column] + value
 
+    def holds_target(self, slot: int) -> bool:
+        """Whether condition slot ``slot`` is one of the target's (False without a target)."""
+        if self.target_column is None:
+            return False
+        start = int(self.offsets[self.target_column])
+        return start <= slot < start + self.target_probs.shape[1]
+
     def one_hot(self, slots: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
         """Conditions holding ``slots`` (and ``targets``, the target's slots, when given)."""
         cond = torch.zeros(len(slots), self.cond_dim)
