@@ -230,6 +230,10 @@ def test_tampered_target_counts_are_refused_by_name():
     state["target_counts"] = state["target_counts"][:-1]
     with pytest.raises(GankitError, match="target counts must be"):
         TableTransformer.from_json(state)
+    state = TableTransformer.fit(mixed_frame(), target="tier").to_json()
+    state["target"] = "income"
+    with pytest.raises(GankitError, match="target 'income' is not a discrete column"):
+        TableTransformer.from_json(state)
 
 
 def test_condition_modes_lift_rare_modes_of_numeric_columns():

@@ -436,8 +436,13 @@ class TableTransformer:
         """Index among the conditioned columns of the target (None without one)."""
         if not self.target:
             return None
-        names = [spec.name for spec in self.columns]
-        return [i for i, _ in self.conditioned].index(names.index(self.target))
+        conditioned = [self.columns[i].name for i, _ in self.conditioned]
+        if self.target not in conditioned:  # fit checks the target: only a damaged file gets here
+            raise GankitError(
+                f"target {self.target!r} is not a discrete column of this table transformer "
+                f"({conditioned}); is the model's transformer.json damaged? Fit the model again"
+            )
+        return conditioned.index(self.target)
 
     def condition_sampler(self) -> ConditionSampler:
         """Draws conditions with the fitted frequencies (see :mod:`.sampler`)."""
