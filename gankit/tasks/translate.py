@@ -37,7 +37,7 @@ from gankit.data.paired import (
     load_unpaired_folders,
 )
 from gankit.errors import GankitError
-from gankit.io import load_module, save_module
+from gankit.io import load_module, load_tensors, save_module
 from gankit.metrics.classifier import (
     DigitClassifier,
     DigitClassifierConfig,
@@ -784,7 +784,7 @@ class CycleGAN(_Translator):
             "channels": list(dataset.channels),
         }
         if dataset.labels_a is not None:
-            info["classes_a"] = int(dataset.labels_a.max()) + 1  # rebuilds the classifier
+            info["classes_a"] = int(dataset.labels_a.max()) + 1  # the classifier's class count
         return dataset, info
 
     def arch_config(self, data_info: dict[str, Any]) -> dict[str, Any]:
@@ -845,9 +845,15 @@ class CycleGAN(_Translator):
         used["B"] = used["A"] and gan.model_config.get("semantic_adapt", False)
         for domain, attribute in (("A", "semantic"), ("B", "semantic_b")):
             if used[domain]:
-                config = DigitClassifierConfig(num_classes=gan.data_info["classes_a"])
+                weights = Path(path) / _SEMANTIC_WEIGHTS[domain]
+                # The class count the weights hold: data fine-tuned on after the classifier was
+                # fitted may have other labels, or none. (A file without a head: the default,
+                # and load_module names what is missing.)
+                head = load_tensors(weights).get("head.weight")
+                classes = len(head) if head is not None else DigitClassifierConfig().num_classes
+                config = DigitClassifierConfig(num_classes=classes)
                 classifier = DigitClassifier(config).requires_grad_(False).eval()
-                load_module(classifier, Path(path) / _SEMANTIC_WEIGHTS[domain])
+                load_module(classifier, weights)
                 setattr(gan, attribute, classifier)
         return gan
 

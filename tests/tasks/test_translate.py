@@ -342,6 +342,17 @@ def test_cyclegan_semantic_term_is_logged_deterministic_and_saved(labelled_domai
     assert all(torch.equal(v, reloaded.semantic.state_dict()[k]) for k, v in kept.items())
 
 
+def test_a_semantic_model_fine_tuned_on_unlabelled_data_loads(
+    labelled_domains, two_domains, tmp_path
+):
+    model = CycleGAN(model={**TINY, **SEMANTIC}, **TRAIN, health=False)
+    model.fit(labelled_domains, steps=1, quiet=True)
+    model.fit(two_domains, steps=2, quiet=True)  # same shape: fine-tunes, keeps the classifier
+    reloaded = load(model.save(tmp_path / "m"))
+    view = semantic_view(two_domains.domain_a[:4].float() / 127.5 - 1)
+    assert torch.equal(reloaded.semantic(view), model.semantic(view))
+
+
 def test_cyclegan_semantic_term_needs_domain_a_labels(two_domains, labelled_domains, tmp_path):
     with pytest.raises(GankitError, match="semantic_weight=1 trains a classifier on domain A's"):
         CycleGAN(model={**TINY, **SEMANTIC}, **TRAIN).fit(two_domains, steps=1, quiet=True)
