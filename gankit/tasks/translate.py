@@ -804,8 +804,6 @@ class CycleGAN(_Translator):
         config = CycleGANConfig(**(self.model_config or {}))
         if config.semantic_weight > 0 and self.semantic is None:
             self._fit_semantic(config)
-        if config.semantic_weight == 0:
-            return CycleObjective(config, self.train_config.loss, self.train_config.seed)
         return CycleObjective(
             config, self.train_config.loss, self.train_config.seed, self.semantic, self.semantic_b
         )
