@@ -311,6 +311,11 @@ def _cmd_tabular_fit(args: argparse.Namespace) -> None:
     model = {k[len("model.") :]: v for k, v in overrides.items() if k.startswith("model.")}
     train = {k: v for k, v in overrides.items() if not k.startswith("model.")}
     if args.target is not None:
+        if model.get("target", args.target) != args.target:
+            raise GankitError(
+                f"--target {args.target} and --set model.target={model['target']} disagree; "
+                "give the target once"
+            )
         model["target"] = args.target
     metadata = read_json(args.metadata) if args.metadata else None
     discrete = [c.strip() for c in args.discrete.split(",") if c.strip()] if args.discrete else None

@@ -154,6 +154,9 @@ def test_cli_unknown_target_is_one_clear_line(tmp_path, capsys):
     assert main([*argv, "--steps", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert "model target 'salary' is not a column" in err and "\n" not in err
+    both = ["--target", "city", "--set", "model.target=tier"]
+    assert main(["tabular", "fit", str(csv), "--out", str(tmp_path / "r2"), *both]) == 2
+    assert "disagree" in capsys.readouterr().err
 
 
 def test_report_measures_fidelity_privacy_and_utility(fitted, table):

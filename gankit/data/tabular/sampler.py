@@ -6,6 +6,8 @@ value with probability proportional to ``log(1 + count)``, then a real row that 
 Rare categories (``native-country = Holand-Netherlands``, 1 row in 32,561) are thus seen often
 enough for G to learn them, and D judges real and fake rows under the same conditions. When
 sampling, values are drawn with their true frequencies, so the output keeps the data's marginals.
+A model with a named *target* column holds the target in every condition as well, so a condition
+then has two slots set (one when the drawn column is the target itself).
 
 Example:
     >>> sampler = ConditionSampler([3, 1, 6], [2, 1])   # columns of 2 and 1 slots
