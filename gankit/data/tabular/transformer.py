@@ -487,12 +487,13 @@ class TableTransformer:
             derived = DerivedEncoder.detect(df, spec, sources)
             encoders.append(derived or ENCODERS[spec.kind].fit(df[spec.name], spec, rng))
         fitted = cls(encoders, seed, condition_modes=condition_modes, target=target)
-        slots = fitted.slots(fitted.transform(df))
+        encoded = fitted.transform(df)
+        slots = fitted.slots(encoded)
         fitted.slot_counts = np.bincount(slots.reshape(-1), minlength=fitted.cond_dim).tolist()
         if target:
-            column = fitted.target_column
-            value = slots[:, column] - sum(span.size for _, span in fitted.conditioned[:column])
-            pairs = np.zeros((fitted.cond_dim, fitted.conditioned[column][1].size), np.int64)
+            span = fitted.conditioned[fitted.target_column][1]
+            value = encoded[:, span.start : span.stop].argmax(axis=1)  # each row's target
+            pairs = np.zeros((fitted.cond_dim, span.size), np.int64)
             for j in range(slots.shape[1]):
                 np.add.at(pairs, (slots[:, j], value), 1)
             fitted.target_counts = pairs.tolist()
