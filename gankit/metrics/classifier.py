@@ -165,13 +165,19 @@ def _as_images(images: Any) -> torch.Tensor:
     return images.float()
 
 
-def _shift_and_rotate(
+def shift_and_rotate(
     images: torch.Tensor, generator: torch.Generator, max_shift: float, max_rotation: float
 ) -> torch.Tensor:
-    """Each (B, 1, 28, 28) image moved by up to ``max_shift`` px and turned up to ``max_rotation``°.
+    """Each (B, 1, H, W) image moved by up to ``max_shift`` px and turned up to ``max_rotation``°.
 
     Small shifts and turns are what separate handwriting from handwriting; training on them is
-    the cheapest step from ~99.0 % to ~99.5 % MNIST test accuracy for a small CNN.
+    the cheapest step from ~99.0 % to ~99.5 % MNIST test accuracy for a small CNN. Images are in
+    [-1, 1]; what comes in at the border is background (-1). Differentiable in ``images``.
+
+    Example:
+        >>> moved = shift_and_rotate(torch.zeros(2, 1, 28, 28), torch.Generator(), 2.0, 10.0)
+        >>> moved.shape
+        torch.Size([2, 1, 28, 28])
     """
     count, size = len(images), images.shape[-1]
     draws = torch.rand(count, 3, generator=generator) * 2 - 1  # uniform in [-1, 1]
@@ -263,7 +269,7 @@ def train_digit_classifier(
         position += batch_size
         batch_images = images[batch]  # already 28 px: no resize
         if augment:
-            batch_images = _shift_and_rotate(batch_images, augment_rng, max_shift, max_rotation)
+            batch_images = shift_and_rotate(batch_images, augment_rng, max_shift, max_rotation)
         loss = F.cross_entropy(model(batch_images), labels[batch])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

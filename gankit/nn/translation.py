@@ -123,24 +123,26 @@ class CycleGANConfig:
     # labelled domain A; 0 uses no labels at all. semantic_adapt reads the translations into B
     # with a second classifier, fitted on domain B's images as they are, labelled by the first
     # (the most confident half of each class; self-training, no B labels): it reads classes as
-    # B draws them.
+    # B draws them. semantic_rounds > 1 repeats the self-training with the previous B
+    # classifier as the teacher (gankit.tasks.translate.adapt_semantic_classifier).
+    # semantic_jitter reads each translation under a random shift (<= 2 px) and turn (<= 10
+    # degrees), the augmentation the classifiers were trained with, so G cannot satisfy them
+    # with pixel-exact detail that no real digit of the class has.
     semantic_weight: float = 0.0
     semantic_steps: int = 600
     semantic_adapt: bool = False
+    semantic_rounds: int = 1
+    semantic_jitter: bool = True
 
     def __post_init__(self) -> None:
         self.unet("AB"), self.unet("BA"), self.patchgan("A")  # validates the fields
         _check_weights(
             self, ("cycle_weight", "identity_weight", "structure_weight", "semantic_weight")
         )
-        if (
-            isinstance(self.semantic_steps, bool)
-            or not isinstance(self.semantic_steps, int)
-            or self.semantic_steps < 1
-        ):
-            raise GankitError(
-                f"cyclegan semantic_steps must be an integer >= 1, got {self.semantic_steps!r}"
-            )
+        for name in ("semantic_steps", "semantic_rounds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise GankitError(f"cyclegan {name} must be an integer >= 1, got {value!r}")
         if not isinstance(self.pool_size, int) or self.pool_size < 0:
             raise GankitError(f"cyclegan pool_size must be an integer >= 0, got {self.pool_size!r}")
         if (
@@ -152,15 +154,11 @@ class CycleGANConfig:
                 f"cyclegan structure_size must be an integer from 2 to the resolution "
                 f"({self.resolution}), got {self.structure_size!r}"
             )
-        for name in ("structure_align", "structure_deskew"):
+        for name in ("structure_align", "structure_deskew", "semantic_adapt", "semantic_jitter"):
             if not isinstance(getattr(self, name), bool):
                 raise GankitError(
                     f"cyclegan {name} must be true or false, got {getattr(self, name)!r}"
                 )
-        if not isinstance(self.semantic_adapt, bool):
-            raise GankitError(
-                f"cyclegan semantic_adapt must be true or false, got {self.semantic_adapt!r}"
-            )
         if self.structure_deskew and not self.structure_align:
             raise GankitError(
                 "cyclegan structure_deskew refines the aligned frame, so it needs "

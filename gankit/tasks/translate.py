@@ -41,6 +41,7 @@ from gankit.io import load_module, load_tensors, save_module
 from gankit.metrics.classifier import (
     DigitClassifier,
     DigitClassifierConfig,
+    shift_and_rotate,
     train_digit_classifier,
 )
 from gankit.nn import TRANSLATORS
@@ -230,6 +231,12 @@ def structure_map(
 _SEMANTIC_FRAME = 28
 
 
+# The semantic classifiers' augmentation: shifts up to 2 px and turns up to 10 degrees, in
+# training and, with semantic_jitter, when they read a translation.
+_JITTER_SHIFT = 2.0
+_JITTER_ROTATION = 10.0
+
+
 def semantic_view(images: Tensor) -> Tensor:
     """What CycleGAN's semantic classifier reads: the deskewed ink frame at 28 px, in [-1, 1].
 
@@ -271,14 +278,19 @@ def train_semantic_classifier(
         seed=seed,
         batch_size=64,
         config=DigitClassifierConfig(num_classes=num_classes),
-        max_shift=2,
-        max_rotation=10,
+        max_shift=_JITTER_SHIFT,
+        max_rotation=_JITTER_ROTATION,
     )
     return model.requires_grad_(False)
 
 
 def adapt_semantic_classifier(
-    classifier: DigitClassifier, images: Tensor, steps: int, seed: int, keep: float = 0.5
+    classifier: DigitClassifier,
+    images: Tensor,
+    steps: int,
+    seed: int,
+    keep: float = 0.5,
+    rounds: int = 1,
 ) -> DigitClassifier:
     """A classifier of the other domain's unlabelled uint8 ``images``, taught by ``classifier``.
 
@@ -290,39 +302,48 @@ def adapt_semantic_classifier(
     so a translation must look like that domain's digit to satisfy it. No label of that domain
     is used. Augmentation and seeding are those of :func:`train_semantic_classifier`.
 
+    Each further round (``rounds`` > 1) relabels the images with the previous student, which
+    already reads the domain as it is drawn, and keeps 0.2 more of each class (up to all of
+    it), with steps in proportion to the images kept so every round makes the same passes over
+    them. On digits -> MNIST, three rounds name 95.7 % of the MNIST test digits against 94.2 %
+    for one (a diagnostic with MNIST's test labels; docs/translate.md).
+
     Example:
         >>> images = torch.randint(0, 256, (32, 1, 32, 32), dtype=torch.uint8)
         >>> teacher = train_semantic_classifier(images, torch.arange(32) % 2, 2, steps=2, seed=0)
-        >>> student = adapt_semantic_classifier(teacher, images, steps=2, seed=0)
+        >>> student = adapt_semantic_classifier(teacher, images, steps=2, seed=0, rounds=2)
         >>> student(_gray(images.float() / 127.5 - 1)).shape
         torch.Size([32, 2])
     """
-    device = next(classifier.parameters()).device
-    with torch.no_grad():
-        probabilities = torch.cat(
-            [
-                classifier(semantic_view(chunk.to(device).float() / 127.5 - 1)).softmax(1).cpu()
-                for chunk in images.split(4096)
-            ]
-        )
-    confidence, labels = probabilities.max(1)
-    chosen = []
-    for label in labels.unique():
-        members = (labels == label).nonzero().flatten()
-        count = max(1, round(keep * len(members)))
-        chosen.append(members[confidence[members].argsort(descending=True)[:count]])
-    chosen = torch.cat(chosen).sort().values
-    student = train_digit_classifier(
-        _gray(images[chosen].float() / 127.5 - 1),
-        labels[chosen],
-        steps=steps,
-        seed=seed,
-        batch_size=64,
-        config=classifier.config,
-        max_shift=2,
-        max_rotation=10,
-    )
-    return student.requires_grad_(False)
+    teacher, view, share = classifier, semantic_view, keep
+    for _ in range(rounds):
+        device = next(teacher.parameters()).device
+        with torch.no_grad():
+            probabilities = torch.cat(
+                [
+                    teacher(view(chunk.to(device).float() / 127.5 - 1)).softmax(1).cpu()
+                    for chunk in images.split(4096)
+                ]
+            )
+        confidence, labels = probabilities.max(1)
+        chosen = []
+        for label in labels.unique():
+            members = (labels == label).nonzero().flatten()
+            count = max(1, round(share * len(members)))
+            chosen.append(members[confidence[members].argsort(descending=True)[:count]])
+        chosen = torch.cat(chosen).sort().values
+        teacher = train_digit_classifier(
+            _gray(images[chosen].float() / 127.5 - 1),
+            labels[chosen],
+            steps=max(1, round(steps * share / keep)),
+            seed=seed,
+            batch_size=64,
+            config=classifier.config,
+            max_shift=_JITTER_SHIFT,
+            max_rotation=_JITTER_ROTATION,
+        ).requires_grad_(False)
+        view, share = _gray, min(1.0, share + 0.2)
+    return teacher
 
 
 def _gray(images: Tensor) -> Tensor:
@@ -360,6 +381,7 @@ class CycleObjective(Objective):
             "B": ImagePool(config.pool_size, (config.channels_b, *size), seed * 2 + 102),
         }
         self.gan_weight = 2.0 * (2.0 if loss == "least-squares" else 1.0)
+        self.jitter_rng = torch.Generator().manual_seed(seed * 2 + 103)  # semantic_jitter
 
     def _halves(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return x[:, : self.channels[0]], x[:, self.channels[0] :]
@@ -391,18 +413,21 @@ class CycleObjective(Objective):
 
         The target is the domain-A classifier's own label for the source, as in CyCADA (on
         domain A it is nearly always the true label); the translation is read by the classifier
-        adapted to B if there is one. B -> A is left out: the labels a domain-A classifier
-        gives domain B are wrong more often, and a G_BA pushed to a wrong class would teach
-        G_AB, through the cycle, to change classes.
+        adapted to B if there is one, under a random shift and turn with ``semantic_jitter``
+        (on digits -> MNIST: class preservation 0.948 against 0.926 without, 4,000 steps). B -> A
+        is left out: the labels a domain-A classifier gives domain B are wrong more often, and a
+        G_BA pushed to a wrong class would teach G_AB, through the cycle, to change classes.
         """
         classifier = self.classifier.to(translated.device)
         with torch.no_grad():
             target = classifier(semantic_view(source)).argmax(1)
         if self.classifier_b is None:
-            logits = classifier(semantic_view(translated))
+            reader, read = classifier, semantic_view(translated)
         else:
-            logits = self.classifier_b.to(translated.device)(_gray(translated))
-        return F.cross_entropy(logits, target)
+            reader, read = self.classifier_b.to(translated.device), _gray(translated)
+        if self.config.semantic_jitter:
+            read = shift_and_rotate(read, self.jitter_rng, _JITTER_SHIFT, _JITTER_ROTATION)
+        return F.cross_entropy(reader(read), target)
 
     def _structure_distance(self, translated: Tensor, source: Tensor) -> Tensor:
         options = (self.config.structure_size, self.config.structure_align)
@@ -419,11 +444,12 @@ class CycleObjective(Objective):
         return self.gan_weight
 
     def state_tensors(self) -> dict[str, Tensor]:
-        return {
+        pools = {
             f"pool_{domain}.{name}": value
             for domain, pool in self.pools.items()
             for name, value in pool.state_tensors().items()
         }
+        return {**pools, "semantic_jitter_rng": self.jitter_rng.get_state()}
 
     def load_state_tensors(self, tensors: dict[str, Tensor]) -> None:
         for domain, pool in self.pools.items():
@@ -431,6 +457,8 @@ class CycleObjective(Objective):
             pool.load_state_tensors(
                 {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             )
+        if "semantic_jitter_rng" in tensors:  # checkpoints from before semantic_jitter lack it
+            self.jitter_rng.set_state(tensors["semantic_jitter_rng"])
 
 
 # ----------------------------------------------------------------------------- shared task code
@@ -824,7 +852,11 @@ class CycleGAN(_Translator):
         )
         if config.semantic_adapt:
             self.semantic_b = adapt_semantic_classifier(
-                self.semantic, data.domain_b, config.semantic_steps, seed
+                self.semantic,
+                data.domain_b,
+                config.semantic_steps,
+                seed,
+                rounds=config.semantic_rounds,
             )
 
     def save(self, out: str | Path) -> Path:

@@ -203,10 +203,10 @@ def _blobs(count):
 
 
 def test_augmentation_shifts_by_the_drawn_amount():
-    from gankit.metrics.classifier import _shift_and_rotate
+    from gankit.metrics.classifier import shift_and_rotate
 
     images = _blobs(16)
-    moved = _shift_and_rotate(images, torch.Generator().manual_seed(3), 2.0, 0.0)
+    moved = shift_and_rotate(images, torch.Generator().manual_seed(3), 2.0, 0.0)
     draws = torch.rand(16, 3, generator=torch.Generator().manual_seed(3)) * 2 - 1
     shift_xy = draws[:, 1:].double() * 2.0  # (column, row) in pixels; content moves against it
     offset = _centroid(moved) - _centroid(images)
@@ -216,10 +216,10 @@ def test_augmentation_shifts_by_the_drawn_amount():
 
 
 def test_augmentation_rotates_about_the_centre_by_at_most_the_limit():
-    from gankit.metrics.classifier import _shift_and_rotate
+    from gankit.metrics.classifier import shift_and_rotate
 
     images = _blobs(16)
-    moved = _shift_and_rotate(images, torch.Generator().manual_seed(5), 0.0, 10.0)
+    moved = shift_and_rotate(images, torch.Generator().manual_seed(5), 0.0, 10.0)
     centre = 13.5
     before, after = _centroid(images) - centre, _centroid(moved) - centre
     assert torch.allclose(after.norm(dim=1), before.norm(dim=1), atol=0.05)

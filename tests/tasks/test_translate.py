@@ -366,16 +366,21 @@ def test_cyclegan_semantic_term_needs_domain_a_labels(two_domains, labelled_doma
         config_from_dict("cyclegan", {"semantic_weight": -1}, TRANSLATORS)
     with pytest.raises(GankitError, match="semantic_steps must be an integer >= 1"):
         config_from_dict("cyclegan", {"semantic_steps": 0}, TRANSLATORS)
+    with pytest.raises(GankitError, match="semantic_rounds must be an integer >= 1, got 1.5"):
+        config_from_dict("cyclegan", {"semantic_rounds": 1.5}, TRANSLATORS)
     with pytest.raises(GankitError, match="semantic_adapt must be true or false"):
         config_from_dict("cyclegan", {"semantic_adapt": 1}, TRANSLATORS)
+    with pytest.raises(GankitError, match="semantic_jitter must be true or false"):
+        config_from_dict("cyclegan", {"semantic_jitter": "yes"}, TRANSLATORS)
 
 
 def test_cyclegan_adapted_semantic_term_saves_both_classifiers(labelled_domains, tmp_path):
-    model = {**TINY, **SEMANTIC, "semantic_adapt": True}
+    model = {**TINY, **SEMANTIC, "semantic_adapt": True, "semantic_rounds": 2}
     trained = CycleGAN(model=model, **TRAIN, health=False)
     trained.fit(labelled_domains, steps=2, out=tmp_path, quiet=True)
     assert _stats(tmp_path)[-1]["g_semantic"] > 0
     reloaded = load(tmp_path)
+    assert reloaded.model_config["semantic_rounds"] == 2
     view = semantic_view(labelled_domains.domain_b[:6].float() / 127.5 - 1)
     for name in ("semantic", "semantic_b"):
         assert torch.equal(getattr(reloaded, name)(view), getattr(trained, name)(view)), name
@@ -397,6 +402,10 @@ def test_adapting_teaches_the_student_the_teachers_labels():
     for source, expected in ((teacher, labels), (flipped, 1 - labels)):
         student = adapt_semantic_classifier(source, images, steps=30, seed=0)
         assert torch.equal(student(images.float() / 127.5 - 1).argmax(1), expected)
+        # Later rounds are taught by the student: the teacher's labels carry through them.
+        later = adapt_semantic_classifier(source, images, steps=30, seed=0, rounds=3)
+        assert torch.equal(later(images.float() / 127.5 - 1).argmax(1), expected)
+        assert not torch.equal(later.head.weight, student.head.weight)
 
 
 def test_semantic_loss_prefers_a_translation_that_keeps_the_class():
@@ -412,3 +421,28 @@ def test_semantic_loss_prefers_a_translation_that_keeps_the_class():
     )
     thinner_bar = _frames((4, 28, 15, 17))  # moved, longer, thinner: style, not class
     assert objective._semantic_loss(thinner_bar, bar) < objective._semantic_loss(ring, bar)
+
+    # semantic_jitter reads each translation under a fresh seeded shift and turn; off, the
+    # reading is fixed.
+    def losses(jitter: bool) -> list[float]:
+        config = CycleGANConfig(semantic_weight=1.0, semantic_jitter=jitter)
+        objective = CycleObjective(config, "least-squares", seed=0, classifier=classifier)
+        return [float(objective._semantic_loss(thinner_bar, bar)) for _ in range(3)]
+
+    jittered = losses(True)
+    assert jittered == losses(True) and len(set(jittered)) == 3
+    assert len(set(losses(False))) == 1
+
+
+def test_cyclegan_semantic_resume_is_bit_identical_including_the_jitter(labelled_domains, tmp_path):
+    options = {"model": {**TINY, **SEMANTIC, "semantic_adapt": True}, **TRAIN, "health": False}
+    CycleGAN(**options).fit(labelled_domains, steps=4, out=tmp_path / "straight", quiet=True)
+    CycleGAN(**options).fit(labelled_domains, steps=2, out=tmp_path / "resumed", quiet=True)
+    load(tmp_path / "resumed").fit(
+        labelled_domains, steps=4, out=tmp_path / "resumed", resume=True, quiet=True
+    )
+    straight, resumed = _checkpoint(tmp_path / "straight", 4), _checkpoint(tmp_path / "resumed", 4)
+    assert "semantic_jitter_rng" in straight["objective.safetensors"]
+    for name, tensors in straight.items():
+        for key, value in tensors.items():
+            assert torch.equal(value, resumed[name][key]), (name, key)
