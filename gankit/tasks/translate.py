@@ -868,6 +868,18 @@ class CycleGAN(_Translator):
         return out
 
     @classmethod
+    def from_config(cls, config: dict[str, Any]) -> CycleGAN:
+        """:meth:`GANTask.from_config`; a config from before ``semantic_jitter`` keeps it off.
+
+        Such a model was trained without the jitter, now on by default: a resumed run must go on
+        as it began.
+        """
+        model = config.get("model")
+        if isinstance(model, dict) and "semantic_jitter" not in model:
+            config = {**config, "model": {**model, "semantic_jitter": False}}
+        return super().from_config(config)
+
+    @classmethod
     def from_dir(cls, path: str | Path) -> CycleGAN:
         """Load a model directory; the semantic term's classifiers come back from their weights."""
         gan = super().from_dir(path)

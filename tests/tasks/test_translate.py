@@ -446,3 +446,14 @@ def test_cyclegan_semantic_resume_is_bit_identical_including_the_jitter(labelled
     for name, tensors in straight.items():
         for key, value in tensors.items():
             assert torch.equal(value, resumed[name][key]), (name, key)
+
+
+def test_cyclegan_model_dir_from_before_semantic_jitter_resumes_without_it(two_domains, tmp_path):
+    CycleGAN(model=TINY, **TRAIN, health=False).fit(two_domains, steps=1, out=tmp_path, quiet=True)
+    assert load(tmp_path).model_config["semantic_jitter"] is True  # written with the key
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["model"]["semantic_jitter"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    old = load(tmp_path)
+    assert old.model_config["semantic_jitter"] is False
+    assert old.objective().config.semantic_jitter is False
