@@ -164,6 +164,11 @@ class CycleGANConfig:
                 "cyclegan structure_deskew refines the aligned frame, so it needs "
                 "structure_align=true"
             )
+        if self.semantic_rounds > 1 and not self.semantic_adapt:
+            raise GankitError(
+                "cyclegan semantic_rounds repeats the self-training of the domain-B classifier, "
+                "so it needs semantic_adapt=true"
+            )
         if self.identity_weight > 0 and self.channels_a != self.channels_b:
             raise GankitError(
                 f"the identity loss compares G_AB(b) with b, so it needs channels_a == "

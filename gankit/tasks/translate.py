@@ -315,6 +315,12 @@ def adapt_semantic_classifier(
         >>> student(_gray(images.float() / 127.5 - 1)).shape
         torch.Size([32, 2])
     """
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise GankitError(
+            f"adapt_semantic_classifier rounds must be an integer >= 1, got {rounds!r}"
+        )
+    if not 0 < keep <= 1:  # also refuses NaN
+        raise GankitError(f"adapt_semantic_classifier keep must be in (0, 1], got {keep!r}")
     teacher, view, share = classifier, semantic_view, keep
     for _ in range(rounds):
         device = next(teacher.parameters()).device

@@ -12,6 +12,7 @@ from gankit.cli import main
 from gankit.data import load_digits
 from gankit.data.paired import PairedData, UnpairedData, canny_edges
 from gankit.io import load_tensors
+from gankit.metrics.classifier import DigitClassifier, DigitClassifierConfig
 from gankit.nn import TRANSLATORS, config_from_dict
 from gankit.nn.translation import CycleGANConfig
 from gankit.tasks.translate import (
@@ -372,6 +373,14 @@ def test_cyclegan_semantic_term_needs_domain_a_labels(two_domains, labelled_doma
         config_from_dict("cyclegan", {"semantic_adapt": 1}, TRANSLATORS)
     with pytest.raises(GankitError, match="semantic_jitter must be true or false"):
         config_from_dict("cyclegan", {"semantic_jitter": "yes"}, TRANSLATORS)
+    with pytest.raises(GankitError, match="semantic_rounds .* needs semantic_adapt=true"):
+        config_from_dict("cyclegan", {"semantic_rounds": 2}, TRANSLATORS)
+    teacher = DigitClassifier(DigitClassifierConfig(num_classes=2))
+    images = torch.zeros(4, 1, 16, 16, dtype=torch.uint8)
+    for options, message in (({"rounds": 0}, "rounds must be an integer >= 1, got 0"),
+                             ({"keep": 0.0}, r"keep must be in \(0, 1\], got 0.0")):  # fmt: skip
+        with pytest.raises(GankitError, match=message):
+            adapt_semantic_classifier(teacher, images, steps=1, seed=0, **options)
 
 
 def test_cyclegan_adapted_semantic_term_saves_both_classifiers(labelled_domains, tmp_path):
