@@ -441,6 +441,10 @@ def test_semantic_loss_prefers_a_translation_that_keeps_the_class():
     jittered = losses(True)
     assert jittered == losses(True) and len(set(jittered)) == 3
     assert len(set(losses(False))) == 1
+    # The jittered reading still teaches G: the loss has a gradient in the translation.
+    translated = thinner_bar.clone().requires_grad_(True)
+    objective._semantic_loss(translated, bar).backward()
+    assert translated.grad.abs().sum() > 0
 
 
 def test_cyclegan_semantic_resume_is_bit_identical_including_the_jitter(labelled_domains, tmp_path):
