@@ -387,7 +387,13 @@ class CycleObjective(Objective):
             "B": ImagePool(config.pool_size, (config.channels_b, *size), seed * 2 + 102),
         }
         self.gan_weight = 2.0 * (2.0 if loss == "least-squares" else 1.0)
-        self.jitter_rng = torch.Generator().manual_seed(seed * 2 + 103)  # semantic_jitter
+        # Only a run that jitters holds (and checkpoints) the jitter's RNG: a checkpoint written
+        # before semantic_jitter, or without it, has no such state to restore.
+        self.jitter_rng = (
+            torch.Generator().manual_seed(seed * 2 + 103)
+            if config.semantic_weight > 0 and config.semantic_jitter
+            else None
+        )
 
     def _halves(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return x[:, : self.channels[0]], x[:, self.channels[0] :]
@@ -432,7 +438,7 @@ class CycleObjective(Objective):
             reader, read = classifier, semantic_view(translated)
         else:
             reader, read = self.classifier_b.to(translated.device), _gray(translated)
-        if self.config.semantic_jitter:
+        if self.jitter_rng is not None:
             read = shift_and_rotate(read, self.jitter_rng, _JITTER_SHIFT, _JITTER_ROTATION)
         return F.cross_entropy(reader(read), target)
 
@@ -456,6 +462,8 @@ class CycleObjective(Objective):
             for domain, pool in self.pools.items()
             for name, value in pool.state_tensors().items()
         }
+        if self.jitter_rng is None:
+            return pools
         return {**pools, "semantic_jitter_rng": self.jitter_rng.get_state()}
 
     def load_state_tensors(self, tensors: dict[str, Tensor]) -> None:
@@ -464,7 +472,7 @@ class CycleObjective(Objective):
             pool.load_state_tensors(
                 {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             )
-        if "semantic_jitter_rng" in tensors:  # checkpoints from before semantic_jitter lack it
+        if self.jitter_rng is not None:
             self.jitter_rng.set_state(tensors["semantic_jitter_rng"])
 
 

@@ -11,7 +11,7 @@ from gankit import CycleGAN, GankitError, Pix2Pix, load
 from gankit.cli import main
 from gankit.data import load_digits
 from gankit.data.paired import PairedData, UnpairedData, canny_edges
-from gankit.io import load_tensors
+from gankit.io import load_tensors, save_tensors
 from gankit.metrics.classifier import DigitClassifier, DigitClassifierConfig
 from gankit.nn import TRANSLATORS, config_from_dict
 from gankit.nn.translation import CycleGANConfig
@@ -461,12 +461,27 @@ def test_cyclegan_semantic_resume_is_bit_identical_including_the_jitter(labelled
             assert torch.equal(value, resumed[name][key]), (name, key)
 
 
-def test_cyclegan_model_dir_from_before_semantic_jitter_resumes_without_it(two_domains, tmp_path):
-    CycleGAN(model=TINY, **TRAIN, health=False).fit(two_domains, steps=1, out=tmp_path, quiet=True)
-    assert load(tmp_path).model_config["semantic_jitter"] is True  # written with the key
-    config = json.loads((tmp_path / "config.json").read_text())
+def test_cyclegan_run_from_before_semantic_jitter_resumes_as_it_was_trained(
+    labelled_domains, tmp_path
+):
+    """A run written before semantic_jitter (no key in config.json, no RNG in its checkpoint)
+    resumes without the jitter, now on by default, bit for bit as an uninterrupted run."""
+    model = {**TINY, **SEMANTIC, "semantic_jitter": False}
+    options = {"model": model, **TRAIN, "health": False}
+    CycleGAN(**options).fit(labelled_domains, steps=4, out=tmp_path / "straight", quiet=True)
+    old = tmp_path / "old"
+    CycleGAN(**options).fit(labelled_domains, steps=2, out=old, quiet=True)
+    config = json.loads((old / "config.json").read_text())
     del config["model"]["semantic_jitter"]
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    old = load(tmp_path)
-    assert old.model_config["semantic_jitter"] is False
-    assert old.objective().config.semantic_jitter is False
+    (old / "config.json").write_text(json.dumps(config))
+    objective = old / "train_state" / "step-000002" / "objective.safetensors"
+    tensors = load_tensors(objective)
+    tensors.pop("semantic_jitter_rng", None)
+    save_tensors(objective, tensors)
+    resumed = load(old)
+    assert resumed.model_config["semantic_jitter"] is False
+    resumed.fit(labelled_domains, steps=4, out=old, resume=True, quiet=True)
+    straight, resumed = _checkpoint(tmp_path / "straight", 4), _checkpoint(old, 4)
+    for name, tensors in straight.items():
+        for key, value in tensors.items():
+            assert torch.equal(value, resumed[name][key]), (name, key)
