@@ -17,7 +17,8 @@ weight (``structure:0`` is plain CycleGAN) and its frame (``deskew:W`` adds
 of ``deskew:2``; ``adapted:W`` the same with ``semantic_adapt``; ``adaptedonly:W`` the
 adapted semantic term without the structure term; ``rounds:N`` is ``adapted:1`` with the
 MNIST classifier self-trained in N rounds, ``semantic_rounds``; ``jitter:N`` the same with
-``semantic_jitter``, which the other semantic kinds leave off, as their recorded rows had it).
+``semantic_jitter``, which the other semantic kinds leave off, as their recorded rows had it;
+``jitterweight:W`` is ``jitter:5`` with semantic weight W).
 The semantic contenders are the only ones that use labels: the scikit-learn digits' own, for
 the classifier the term fits before the game; the others use none. They train side by side,
 one CPU thread each, for the same number of steps; ``--reuse`` judges contenders already
@@ -98,6 +99,11 @@ KINDS = {
     "rounds": ({**_ADAPTED_1, "semantic_jitter": False}, "semantic_rounds"),
     # The same, the translations read under a random shift and turn (semantic_jitter).
     "jitter": ({**_ADAPTED_1, "semantic_jitter": True}, "semantic_rounds"),
+    # jitter:5 with semantic weight WEIGHT.
+    "jitterweight": (
+        {**_ADAPTED_1, "semantic_jitter": True, "semantic_rounds": 5},
+        "semantic_weight",
+    ),
 }
 HISTORY = "bench-history.json"  # a contender's training history, for --reuse
 
@@ -123,6 +129,11 @@ def _label(spec: str) -> str:
         return (
             f"CycleGAN, deskewed structure weight 2 + semantic weight {weight:g}, adapted "
             "(A labels)"
+        )
+    if kind == "jitterweight":
+        return (
+            f"CycleGAN, deskewed structure weight 2 + semantic weight {weight:g}, adapted in 5 "
+            "rounds, jittered reading (A labels)"
         )
     if kind in ("rounds", "jitter"):
         return (
