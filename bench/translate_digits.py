@@ -357,7 +357,10 @@ def main() -> None:
     grid = torch.cat([images[:16] for images in outputs.values()])
     folder = OUT if args.no_record else IMG
     tag = "-".join(spec.replace(":", "") for spec in args.contenders)
-    image = folder / f"translate-digits-{args.steps}steps-{tag}.png"  # earlier records keep theirs
+    # Seed 0 keeps the name earlier records use; other seeds name theirs, so no record's image
+    # is overwritten by another seed's run.
+    seed = f"-seed{args.seed}" if args.seed else ""
+    image = folder / f"translate-digits-{args.steps}steps-{tag}{seed}.png"
     save_image_grid(grid, image, nrow=16)
     print(f"wrote {image}")
     if not args.no_record:
