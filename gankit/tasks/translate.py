@@ -745,6 +745,25 @@ CYCLEGAN_PRESETS: dict[str, Preset] = {
             _cycle_train(),
         ),
         Preset(
+            "semantic",
+            "Structure consistency in the deskewed frame plus CyCADA's semantic term (weight 2), "
+            "read by a domain-B classifier self-trained in 5 rounds, under a random shift and "
+            "turn; needs domain A's labels (digits-mnist has them). On digits -> MNIST at width "
+            "16 it kept the class of 96-97 % of the digits (docs/translate.md).",
+            "cyclegan",
+            {
+                "width": 32,
+                "d_width": 32,
+                "d_layers": 2,
+                "structure_weight": 2.0,
+                "structure_deskew": True,
+                "semantic_weight": 2.0,
+                "semantic_adapt": True,
+                "semantic_rounds": 5,
+            },
+            _cycle_train(),
+        ),
+        Preset(
             "cyclegan",
             "Zhu et al. 2017 losses and optimiser for 256-px images, with U-Net generators (depth "
             "8, width 64; the paper's U-Net variant), 70x70 PatchGANs, batch 1, linear lr decay.",

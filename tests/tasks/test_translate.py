@@ -396,6 +396,19 @@ def test_cyclegan_adapted_semantic_term_saves_both_classifiers(labelled_domains,
     assert not torch.equal(reloaded.semantic_b(view), reloaded.semantic(view))
 
 
+def test_the_semantic_preset_trains_its_recipe_on_labelled_domains(labelled_domains, tmp_path):
+    model = {**TINY, "semantic_steps": 2}
+    gan = CycleGAN("semantic", model=model, **TRAIN, health=False)
+    gan.fit(labelled_domains, steps=1, out=tmp_path, quiet=True)
+    config = load(tmp_path).model_config
+    assert (config["semantic_weight"], config["semantic_rounds"], config["semantic_jitter"]) == (
+        2.0,
+        5,
+        True,
+    )
+    assert gan.semantic_b is not None and _stats(tmp_path)[-1]["g_semantic"] > 0
+
+
 def test_adapting_teaches_the_student_the_teachers_labels():
     """The adapted classifier learns what its teacher says, not the truth (no labels of B)."""
     bars = _frames(*[(8, 24, 14 + k % 3, 18 + k % 3) for k in range(8)])
