@@ -168,7 +168,7 @@ def _as_images(images: Any) -> torch.Tensor:
 def shift_and_rotate(
     images: torch.Tensor, generator: torch.Generator, max_shift: float, max_rotation: float
 ) -> torch.Tensor:
-    """Each (B, 1, H, W) image moved by up to ``max_shift`` px and turned up to ``max_rotation``°.
+    """Square (B, C, S, S) images, each moved ≤ ``max_shift`` px and turned ≤ ``max_rotation``°.
 
     Small shifts and turns are what separate handwriting from handwriting; training on them is
     the cheapest step from ~99.0 % to ~99.5 % MNIST test accuracy for a small CNN. Images are in
@@ -180,6 +180,11 @@ def shift_and_rotate(
         torch.Size([2, 1, 28, 28])
     """
     count, size = len(images), images.shape[-1]
+    if images.dim() != 4 or images.shape[-2] != size:
+        # affine_grid's units are per axis: on a non-square image a "turn" would shear it.
+        raise GankitError(
+            f"shift_and_rotate needs square (B, C, S, S) images, got shape {tuple(images.shape)}"
+        )
     draws = torch.rand(count, 3, generator=generator) * 2 - 1  # uniform in [-1, 1]
     angle = torch.deg2rad(draws[:, 0] * max_rotation)
     shift = draws[:, 1:] * max_shift * 2 / size  # pixels -> affine_grid's [-1, 1] units

@@ -213,6 +213,10 @@ def test_augmentation_shifts_by_the_drawn_amount():
     assert torch.allclose(offset, -shift_xy.flip(1), atol=1e-3)
     assert shift_xy.abs().max() > 1.0  # the draws really span the range
     assert moved.min() >= -1 - 1e-6  # new border pixels are background, not black below -1
+    with pytest.raises(
+        GankitError, match=r"square \(B, C, S, S\) images, got shape \(2, 1, 28, 20\)"
+    ):
+        shift_and_rotate(torch.zeros(2, 1, 28, 20), torch.Generator(), 2.0, 0.0)
 
 
 def test_augmentation_rotates_about_the_centre_by_at_most_the_limit():
