@@ -13,6 +13,7 @@ compare. Needs ``pip install 'gankit[bench]'`` (ctgan, sdmetrics).
     python bench/adult_vs_ctgan.py                      # full run, appends to docs/BENCHMARKS.md
     python bench/adult_vs_ctgan.py --models gankit --no-record --set steps=3000   # tuning
     python bench/adult_vs_ctgan.py --variant model.frequency_weight=1   # one more gankit row
+    python bench/adult_vs_ctgan.py --uncalibrated   # also each gankit fit sampled calibrate=False
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def fit_gankit(extra: list[str]):
         options, model = parse_set([*args.set, *extra])
         gan = TabularGAN(args.preset, model=model, **options)
         gan.fit(train, quiet=True)
-        return lambda n, seed: gan.sample(n, seed=seed)
+        return lambda n, seed, **options: gan.sample(n, seed=seed, **options)
 
     return fit
 
@@ -130,6 +131,11 @@ def main() -> None:
         "(fitted after --models; repeat for more rows)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads for every model")
+    parser.add_argument(
+        "--uncalibrated",
+        action="store_true",
+        help="one more row per gankit model: the same fitted model sampled with calibrate=False",
+    )
     parser.add_argument("--quality-rows", type=int, default=5000)
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
     parser.add_argument(
@@ -159,6 +165,11 @@ def main() -> None:
         print(f"{name}: fitted in {fit_s:.0f} s", flush=True)
         results[name] = {**evaluate(name, sample, train, test, specs, seeds, args.quality_rows)}
         results[name]["fit_s"] = fit_s
+        if args.uncalibrated and name.startswith("gankit"):
+            plain = f"{name} uncalibrated"
+            draw = lambda n, seed, sample=sample: sample(n, seed, calibrate=False)  # noqa: E731
+            results[plain] = {**evaluate(plain, draw, train, test, specs, seeds, args.quality_rows)}
+            results[plain]["fit_s"] = fit_s
 
     label = {
         "gankit": f"gankit TabularGAN `{args.preset}`"
@@ -167,6 +178,9 @@ def main() -> None:
         "tvae": f"ctgan TVAE ({args.tvae_epochs} epochs)",
         **{f"gankit+{v}": f"gankit TabularGAN `{args.preset}` + {v}" for v in args.variant},
     }
+    for name in list(label):
+        if name.startswith("gankit"):
+            label[f"{name} uncalibrated"] = f"{label[name]}, sampled uncalibrated (same fit)"
     lines = [
         "| model | fit time (s) | accuracy | F1 (>50K) | ROC AUC | quality | shapes | pair trends "
         "| DCR synth / holdout | exact copies |",

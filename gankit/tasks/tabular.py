@@ -35,6 +35,7 @@ from gankit.data.tabular import (
     read_csv,
     tabular_data,
 )
+from gankit.data.tabular.calibration import rake_weights
 from gankit.errors import GankitError
 from gankit.io import read_json, write_json
 from gankit.nn.tabular import (
@@ -49,6 +50,9 @@ from gankit.train.objective import Objective
 
 TRANSFORMER_NAME = "transformer.json"
 _CHUNK = 2000  # rows per generator call when sampling
+# Calibrated sampling draws from 3 times the rows asked for: on Adult, 5 times gave the same TSTR
+# ROC AUC (0.917); 2 % of the pool gets no weight.
+POOL_FACTOR = 3
 _MAX_REJECTION_ROUNDS = 50
 # The target classifier's fit on the real rows: Adam 1e-3, batches of 256 (about 10 epochs of
 # Adult; a few seconds on one CPU core).
@@ -304,14 +308,48 @@ class TabularGAN(GANTask):
         seed: int = 0,
         ema: bool = True,
         conditions: dict[str, Any] | None = None,
+        calibrate: bool | None = None,
     ) -> pd.DataFrame:
         """``n`` synthetic rows as a DataFrame with the training table's columns and dtypes.
 
         ``conditions={"sex": "Female"}`` makes every row have those values (discrete columns);
-        same seed, same rows.
+        same seed, same rows. ``calibrate`` (default: whenever there are no ``conditions``) keeps
+        ``n`` of ``POOL_FACTOR * n`` of G's rows, drawn so that each one-hot span's values occur
+        with each target value as often as in the training table (:mod:`gankit.data.tabular.
+        calibration`); ``calibrate=False`` returns G's first ``n`` rows as they come.
         """
-        rows = self.generate(n, seed=seed, ema=ema, conditions=conditions)
-        return self._require_transformer().inverse_transform(rows.numpy())
+        transformer = self._require_transformer()
+        fitted = transformer.span_counts is not None
+        if calibrate is None:
+            calibrate = conditions is None and fitted
+        elif calibrate and (conditions is not None or not fitted):
+            raise GankitError(
+                "calibrated sampling needs a model fitted by this gankit version (its "
+                "transformer.json has span counts) and no conditions: the counts are the "
+                "table's, not those of the rows meeting a condition"
+            )
+        if not calibrate:
+            rows = self.generate(n, seed=seed, ema=ema, conditions=conditions).numpy()
+            return transformer.inverse_transform(rows)
+        pool = self.generate(POOL_FACTOR * n, seed=seed, ema=ema).numpy()
+        codes, targets = transformer.span_codes(pool)
+        rng = torch.Generator().manual_seed(seed)
+        # Each class keeps its share of the pool: n / POOL_FACTOR rows per pool row, rounded so
+        # that the counts add up to n.
+        classes, sizes = np.unique(targets, return_counts=True)
+        wanted = np.floor(sizes / POOL_FACTOR).astype(int)
+        wanted[np.argsort(-(sizes / POOL_FACTOR - wanted))[: n - wanted.sum()]] += 1
+        keep = []
+        for value, count in zip(classes, wanted, strict=True):
+            index = np.flatnonzero(targets == value)
+            shares = transformer.class_shares(int(value))
+            weights = rake_weights([c[index] for c in codes], shares, max_weight=POOL_FACTOR)
+            # A floor, so that the draw works even when fewer rows than wanted have a weight.
+            drawn = torch.multinomial(
+                torch.from_numpy(weights).clamp_min(1e-9), int(count), generator=rng
+            )
+            keep.append(index[drawn.numpy()])
+        return transformer.inverse_transform(pool[np.sort(np.concatenate(keep))])
 
     def postprocess(self, x: torch.Tensor) -> pd.DataFrame:
         return self._require_transformer().inverse_transform(x.numpy())
