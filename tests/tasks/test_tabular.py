@@ -308,3 +308,50 @@ def test_a_condition_on_the_target_is_given_to_g_with_the_other_condition(tmp_pa
     gan = TabularGAN(model={**TINY_MODEL, "target": "label"}, **TINY).fit(df, quiet=True)
     rows = gan.sample(50, seed=0, conditions={"c": "u", "label": "a"})
     assert (rows["c"] == "u").all() and (rows["label"] == "a").all()
+
+
+def _tied(rows: int = 400) -> pd.DataFrame:
+    """``label`` is ``a`` exactly when ``c`` is ``u``; ``x`` is noise."""
+    rng = np.random.default_rng(0)
+    c = rng.choice(["u", "v"], rows, p=[0.3, 0.7])
+    return pd.DataFrame({"x": rng.normal(size=rows), "c": c, "label": np.where(c == "u", "a", "b")})
+
+
+@pytest.fixture(scope="module")
+def targeted(tmp_path_factory) -> TabularGAN:
+    out = tmp_path_factory.mktemp("targeted") / "run"
+    return TabularGAN(model={**TINY_MODEL, "target": "label"}, **TINY).fit(
+        _tied(), out=out, quiet=True
+    )
+
+
+def test_calibrated_sampling_gives_values_to_the_class_the_table_gives_them(targeted):
+    # A G trained for 6 steps pairs c and label at random; the table never has ("u", "b") or
+    # ("v", "a"), so calibrated rows keep those only where the pool (3 times the rows) is short
+    # of rows with a pair the table has. The label keeps its share.
+    plain = targeted.sample(2000, seed=0, calibrate=False)
+    rows = targeted.sample(2000, seed=0)  # the default with a named target
+
+    def broken(frame):
+        return ((frame["c"] == "u") != (frame["label"] == "a")).mean()
+
+    assert broken(plain) > 0.4 and broken(rows) < 0.1
+    assert (rows["label"] == "a").mean() == pytest.approx((plain["label"] == "a").mean(), abs=0.02)
+    pd.testing.assert_frame_equal(rows, targeted.sample(2000, seed=0))  # same seed, same rows
+    assert not rows.equals(targeted.sample(2000, seed=1))
+
+
+def test_calibration_is_off_under_conditions_and_without_span_counts(targeted, tmp_path):
+    rows = targeted.sample(200, seed=0, conditions={"c": "v"})
+    assert (rows["c"] == "v").all()
+    with pytest.raises(GankitError, match="no conditions"):
+        targeted.sample(200, seed=0, conditions={"c": "v"}, calibrate=True)
+    # A model directory from before calibrated sampling: its transformer.json has no counts.
+    out = targeted.save(tmp_path / "old")
+    state = json.loads((out / "transformer.json").read_text())
+    del state["span_counts"]
+    (out / "transformer.json").write_text(json.dumps(state))
+    old = load(out)
+    pd.testing.assert_frame_equal(old.sample(100, seed=0), old.sample(100, seed=0, calibrate=False))
+    with pytest.raises(GankitError, match="span counts"):
+        old.sample(100, seed=0, calibrate=True)

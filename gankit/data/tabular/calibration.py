@@ -8,7 +8,9 @@ rescale the weights of each value's rows, repeat), and keeps rows in proportion 
 With a named target this happens class by class: each class keeps its share of the pool (G is
 given targets as often as the table has them), and its rows are raked to the shares that the
 table's rows *of that class* have. Only G's rows are returned; the table's counts come from the
-fitted transformer (:attr:`~gankit.data.tabular.TableTransformer.span_counts`).
+fitted transformer (:attr:`~gankit.data.tabular.TableTransformer.span_counts`). Where the pool
+holds too few rows of the kinds the table has, rows of kinds it never has fill the sample: a
+G far from the table (a few training steps) is helped, not fixed.
 
 Example:
     >>> import numpy as np
