@@ -343,7 +343,13 @@ def _cmd_tabular_sample(args: argparse.Namespace) -> None:
     if gan.task != "tabular":
         raise GankitError(f"{args.model} holds a {gan.task!r} model; use `gankit sample` for it")
     conditions = gan.transformer.parse_conditions(args.condition)
-    rows = gan.sample(args.n, seed=args.seed, ema=not args.no_ema, conditions=conditions)
+    rows = gan.sample(
+        args.n,
+        seed=args.seed,
+        ema=not args.no_ema,
+        conditions=conditions,
+        calibrate=args.calibrate,
+    )
     atomic_write_bytes(args.output, rows.to_csv(index=False).encode())
     print(f"wrote {len(rows)} rows (seed {args.seed}) to {args.output}")
 
@@ -393,6 +399,13 @@ def _add_tabular(sub: Any) -> None:
         help="only rows with this value (discrete columns; repeatable)",
     )
     sample.add_argument("--no-ema", action="store_true", help="use the raw generator, not its EMA")
+    sample.add_argument(
+        "--calibrate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep rows from a 3x pool so each value goes with each target value as often as in "
+        "the table (default: on for a model with a target and no --condition)",
+    )
     sample.set_defaults(func=_cmd_tabular_sample)
 
 
@@ -480,6 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--grid", default=None, help="write one PNG grid here")
     sample.add_argument("--out-dir", default=None, help="write one PNG per sample into this folder")
     sample.add_argument("--no-ema", action="store_true", help="use the raw generator, not its EMA")
+    sample.add_argument(
+        "--calibrate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep rows from a 3x pool so each value goes with each target value as often as in "
+        "the table (default: on for a model with a target and no --condition)",
+    )
     sample.add_argument(
         "--truncation",
         type=float,

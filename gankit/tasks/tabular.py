@@ -323,6 +323,8 @@ class TabularGAN(GANTask):
         """
         transformer = self._require_transformer()
         fitted = transformer.span_counts is not None
+        if conditions == {}:  # the CLI without --condition: no condition
+            conditions = None
         if calibrate is None:
             calibrate = conditions is None and fitted and bool(transformer.target)
         elif calibrate and (conditions is not None or not fitted):

@@ -1,5 +1,6 @@
 """TabularGAN end to end: fit, sample (conditionally), save/load, CLI, report, bad input."""
 
+import io
 import json
 
 import numpy as np
@@ -127,6 +128,13 @@ def test_cli_fit_and_sample(tmp_path, capsys):
     rows = pd.read_csv(out_csv)
     assert len(rows) == 25 and (rows["city"] == "Lima").all()
     assert rows.columns.tolist() == ["income", "children", "city", "day"]
+    # A model with a target samples calibrated unless told not to (same seed: same as the API).
+    for flag, calibrate in (([], True), (["--no-calibrate"], False)):
+        assert main(["tabular", "sample", str(run), "-n", "30", "-o", str(out_csv), *flag]) == 0
+        expected = load(run).sample(30, seed=0, calibrate=calibrate)
+        pd.testing.assert_frame_equal(
+            pd.read_csv(out_csv), pd.read_csv(io.StringIO(expected.to_csv(index=False)))
+        )
     assert main(["sample", str(run), "--grid", str(tmp_path / "g.png")]) == 2
     assert "gankit tabular sample" in capsys.readouterr().err
 
