@@ -346,6 +346,8 @@ class TabularGAN(GANTask):
         wanted[np.argsort(-(sizes / POOL_FACTOR - wanted))[: n - wanted.sum()]] += 1
         keep = []
         for value, count in zip(classes, wanted, strict=True):
+            if count == 0:  # a class with a row or two in the pool rounds to none kept
+                continue
             index = np.flatnonzero(targets == value)
             shares = transformer.class_shares(int(value))
             weights = rake_weights([c[index] for c in codes], shares, max_weight=POOL_FACTOR)

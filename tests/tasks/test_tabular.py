@@ -363,3 +363,10 @@ def test_calibration_is_off_under_conditions_and_without_span_counts(targeted, t
     pd.testing.assert_frame_equal(old.sample(100, seed=0), old.sample(100, seed=0, calibrate=False))
     with pytest.raises(GankitError, match="span counts"):
         old.sample(100, seed=0, calibrate=True)
+
+
+def test_calibrated_sampling_of_fewer_rows_than_classes_leaves_a_class_out(targeted):
+    # A class with one or two rows in the pool of 3 n rows can round to none kept.
+    for n in (1, 2, 5):
+        for seed in range(4):
+            assert len(targeted.sample(n, seed=seed)) == n
