@@ -57,3 +57,10 @@ def test_the_transformer_counts_each_span_s_slots_with_the_target_and_keeps_them
         TableTransformer.from_json(state)
     state.pop("span_counts")  # a transformer.json from before calibrated sampling
     assert TableTransformer.from_json(state).class_shares(0) is None
+
+
+def test_a_pool_with_no_row_the_table_has_gets_zero_weights_without_nan(recwarn):
+    # Every pool row is in slot 1, which the table never has: all weights 0, no 0/0 later.
+    weights = rake_weights([np.array([1, 1]), np.array([0, 1])], [np.array([1.0, 0.0])] * 2)
+    assert weights.tolist() == [0.0, 0.0]
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -51,7 +51,10 @@ def rake_weights(
     weights = np.ones(rows)
     for _ in range(sweeps):
         for code, share in zip(codes, shares, strict=True):
-            have = np.bincount(code, weights=weights, minlength=len(share)) / weights.sum()
+            total = weights.sum()
+            if total == 0:  # no row has only slots the table has: there is nothing to rescale
+                return weights
+            have = np.bincount(code, weights=weights, minlength=len(share)) / total
             ratio = np.divide(share, have, out=np.ones(len(share)), where=have > 0)
             weights = weights * ratio[code]
             weights *= rows / max(weights.sum(), 1e-300)
