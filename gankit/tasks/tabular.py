@@ -111,6 +111,11 @@ TABULAR_PRESETS: dict[str, Preset] = {
 }
 
 
+def _check_rows(n: object) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise GankitError(f"number of rows must be a positive integer, got {n!r}")
+
+
 class TabularGAN(GANTask):
     """Generate rows like those of a table (a pandas DataFrame or a CSV file).
 
@@ -260,8 +265,7 @@ class TabularGAN(GANTask):
         self, n: int, seed: int = 0, ema: bool = True, conditions: dict[str, Any] | None = None
     ) -> torch.Tensor:
         """Encoded rows ``(n, encoded_dim)`` with every softmax span a drawn one-hot."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise GankitError(f"number of rows must be a positive integer, got {n!r}")
+        _check_rows(n)
         slots = self._condition_slots(conditions)
         transformer = self._require_transformer()
         G = self.G_ema if ema and self.G_ema is not None else self.G
@@ -321,6 +325,7 @@ class TabularGAN(GANTask):
         0.918. Without a target, raking to the plain shares lowered it (0.896 -> 0.892), so it
         is off unless asked for.
         """
+        _check_rows(n)  # before the pool's POOL_FACTOR * n hides a bool or a float
         transformer = self._require_transformer()
         fitted = transformer.span_counts is not None
         if conditions == {}:  # the CLI without --condition: no condition

@@ -370,3 +370,10 @@ def test_calibrated_sampling_of_fewer_rows_than_classes_leaves_a_class_out(targe
     for n in (1, 2, 5):
         for seed in range(4):
             assert len(targeted.sample(n, seed=seed)) == n
+
+
+@pytest.mark.parametrize("n", [True, 2.0, 0, "5"])
+def test_calibrated_sampling_refuses_a_bad_row_count_by_its_own_value(targeted, n):
+    # The pool is POOL_FACTOR * n rows: the error must name n, not the pool's size.
+    with pytest.raises(GankitError, match=f"got {n!r}$"):
+        targeted.sample(n, seed=0)
