@@ -64,3 +64,20 @@ def test_a_pool_with_no_row_the_table_has_gets_zero_weights_without_nan(recwarn)
     weights = rake_weights([np.array([1, 1]), np.array([0, 1])], [np.array([1.0, 0.0])] * 2)
     assert weights.tolist() == [0.0, 0.0]
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda counts: [[[1, 2], [3]], *counts[1:]],  # a ragged table
+        lambda counts: 7,  # not a list
+        lambda counts: [[["a", "b"], ["c", "d"]], *counts[1:]],  # not numbers
+        lambda counts: [[[-1, 2], [3, 4]], *counts[1:]],  # a negative count
+    ],
+)
+def test_damaged_span_counts_are_refused_by_name(damage):
+    df = pd.DataFrame({"c": ["a", "b"] * 10, "y": list("pq") * 10})
+    state = TableTransformer.fit(df, target="y").to_json()
+    state["span_counts"] = damage(state["span_counts"])
+    with pytest.raises(GankitError, match="span counts"):
+        TableTransformer.from_json(state)

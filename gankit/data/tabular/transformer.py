@@ -442,13 +442,24 @@ class TableTransformer:
         # transformer.json from before it; such a model samples uncalibrated.
         self.span_counts = span_counts
         if span_counts is not None:
-            expected = [(span.size, self._target_size) for span in self.softmax_spans]
-            if [np.shape(c) for c in span_counts] != expected:
-                raise GankitError(
-                    f"span counts have shapes {[np.shape(c) for c in span_counts]}, not the "
-                    f"{expected} of this transformer's spans; is transformer.json damaged? Fit "
-                    "the model again"
-                )
+            self._check_span_counts(span_counts)
+
+    def _check_span_counts(self, span_counts: Any) -> None:
+        expected = [(span.size, self._target_size) for span in self.softmax_spans]
+        try:  # a damaged file can hold anything here: ragged lists, strings, a number
+            tables = [np.asarray(c, dtype=np.float64) for c in span_counts]
+        except (TypeError, ValueError):
+            tables = None
+        if (
+            tables is None
+            or [t.shape for t in tables] != expected
+            or not all((t >= 0).all() for t in tables)
+        ):
+            raise GankitError(
+                f"span counts in transformer.json are not non-negative counts of the shapes "
+                f"{expected} (a slot per row, a target value per column, for each one-hot span); "
+                "is transformer.json damaged? Fit the model again"
+            )
 
     @property
     def softmax_spans(self) -> list[Span]:
