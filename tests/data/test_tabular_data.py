@@ -139,6 +139,12 @@ def test_a_column_of_few_values_is_all_point_masses():
     assert other["x"].tolist() == [1.25, 7.0]  # unseen values go to the nearest point mass
 
 
+def test_a_small_table_s_float_column_has_no_point_masses():
+    # Under 334 rows, 0.3 % of the column is less than one row: a value seen once is no spike.
+    x = np.random.default_rng(0).normal(size=200)
+    assert TableTransformer.fit(pd.DataFrame({"x": x})).encoders[0].spikes.tolist() == []
+
+
 def test_decoded_numbers_stay_in_the_observed_range_and_integral():
     df = mixed_frame()
     transformer = TableTransformer.fit(df)

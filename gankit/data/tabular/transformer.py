@@ -160,7 +160,8 @@ def _spikes(x: np.ndarray) -> np.ndarray:
     taken = 0
     while taken < min(_MAX_SPIKES, len(values)):
         rest = counts[taken:]
-        bar = _SPIKE_SHARE * rest.sum()
+        # A value seen once is no point mass, even where the share is under a row (< 334 rows).
+        bar = max(_SPIKE_SHARE * rest.sum(), 1.0)
         if taken:  # in the small rest, the share alone would make every value of a spread one
             bar = max(bar, _SPIKE_LIFT * rest.mean())
         more = int((rest[: _MAX_SPIKES - taken] > bar).sum())
