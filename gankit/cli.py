@@ -494,13 +494,6 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out-dir", default=None, help="write one PNG per sample into this folder")
     sample.add_argument("--no-ema", action="store_true", help="use the raw generator, not its EMA")
     sample.add_argument(
-        "--calibrate",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="keep rows from a 3x pool so each value goes with each target value as often as in "
-        "the table (default: on for a model with a target and no --condition)",
-    )
-    sample.add_argument(
         "--truncation",
         type=float,
         default=None,

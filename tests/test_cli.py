@@ -78,3 +78,10 @@ def test_bad_input_is_one_clear_line(argv, needle, capsys, tmp_path, monkeypatch
 def test_sample_needs_a_destination(run, capsys):
     assert main(["sample", str(run)]) == 2
     assert "--grid" in capsys.readouterr().err
+
+
+def test_image_sample_has_no_tabular_calibrate_flag(capsys):
+    # --calibrate belongs to `gankit tabular sample`; the image command would silently ignore it.
+    with pytest.raises(SystemExit):
+        main(["sample", "/no/such/run", "--grid", "x.png", "--calibrate"])
+    assert "unrecognized arguments: --calibrate" in capsys.readouterr().err
