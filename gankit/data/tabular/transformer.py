@@ -8,10 +8,10 @@ Each column gets an encoder (a registry keyed by column kind):
   variational Gaussian mixture finds the modes of the column; a value ``x`` is written as the mode
   ``k`` it belongs to (one-hot, a ``softmax`` span) and its offset inside that mode
   ``alpha = (x - mu_k) / (4 sigma_k)`` (a ``tanh`` span). Skewed and multi-modal columns become
-  easy for an MLP. *Point masses* come first: every value that holds at least 0.3 % of the column
-  and stands out from the rest (``capital-gain``'s 92 % of zeros and its common amounts,
-  ``hours-per-week``'s 40) is a mode of its own, written and read back exactly; the mixture
-  models only the other values. (A Gaussian mode cannot be a
+  easy for an MLP. *Point masses* come first: every value that holds more than 0.3 % of the column
+  (and more than one row) and stands out from the rest (``capital-gain``'s 92 % of zeros and its
+  common amounts, ``hours-per-week``'s 40) is a mode of its own, written and read back exactly;
+  the mixture models only the other values. (A Gaussian mode cannot be a
   point mass: on Adult it gave the zeros a width of ±300 $, and half the synthetic rows had a
   small non-zero gain, which real rows never have.) A column with nulls adds a 2-way ``softmax``
   span "present / missing".
@@ -54,13 +54,13 @@ _NS = 1e9
 # A mixture component this narrow (in standard deviations of the column) is a point mass: its
 # offset is noise, so decoding snaps to the mode's mean.
 _POINT_MASS_STD = 2e-3
-# A value holding this share of a numeric column is a point mass, a mode of its own (at most
-# _MAX_SPIKES of them, the most frequent); after the first round, a value must also hold more
-# than the mean count of the values left (_SPIKE_LIFT times it). On Adult a capital gain is a
-# code more than an amount (5,013 $: no row above 50K; 5,178 $: all of them), so its values must
-# come back exactly: with 3 % (at most 8) point masses, calibrated samples trained a classifier
-# to TSTR ROC AUC 0.909; with 0.3 % (at most 64), 0.917 (docs/tabular.md,
-# sixth pass). A float column whose values do not repeat has none.
+# A value holding more than this share of a numeric column (and more than one row) is a point
+# mass, a mode of its own (at most _MAX_SPIKES of them, the most frequent); after the first
+# round, a value must also hold more than the mean count of the values left (_SPIKE_LIFT times
+# it). On Adult a capital gain is a code more than an amount (5,013 $: no row above 50K;
+# 5,178 $: all of them), so its values must come back exactly: with 3 % (at most 8) point
+# masses, calibrated samples trained a classifier to TSTR ROC AUC 0.909; with 0.3 % (at most
+# 64), 0.917 (docs/tabular.md, sixth pass). A float column whose values do not repeat has none.
 _SPIKE_SHARE = 0.003
 _MAX_SPIKES = 64
 _SPIKE_LIFT = 1.0
@@ -148,11 +148,11 @@ class DiscreteEncoder:
 def _spikes(x: np.ndarray) -> np.ndarray:
     """The column's point masses, most frequent first (at most ``_MAX_SPIKES``).
 
-    A value is one if it holds ``_SPIKE_SHARE`` of the column; then, in rounds, if it holds that
-    share of the values not yet taken *and* stands out from them (more than ``_SPIKE_LIFT`` times
-    their mean count per distinct value). The rounds find the spikes hidden under a bigger one:
-    once capital-gain's 92 % of zeros are taken, 15,024 $ holds 13 % of the rest. Values that
-    each occur once (a float column) never stand out.
+    A value is one if it holds more than ``_SPIKE_SHARE`` of the column and more than one row;
+    then, in rounds, if it holds more than that share of the values not yet taken *and* stands
+    out from them (more than ``_SPIKE_LIFT`` times their mean count per distinct value). The
+    rounds find the spikes hidden under a bigger one: once capital-gain's 92 % of zeros are taken,
+    15,024 $ holds 13 % of the rest. Values that each occur once (a float column) never do.
     """
     values, counts = np.unique(x, return_counts=True)
     order = np.argsort(-counts, kind="stable")
