@@ -377,3 +377,17 @@ def test_calibrated_sampling_refuses_a_bad_row_count_by_its_own_value(targeted, 
     # The pool is POOL_FACTOR * n rows: the error must name n, not the pool's size.
     with pytest.raises(GankitError, match=f"got {n!r}$"):
         targeted.sample(n, seed=0)
+
+
+def test_calibrated_sampling_draws_pools_block_by_block(targeted, monkeypatch):
+    # Many rows are kept block by block, so a pool never holds more than 3 blocks of rows.
+    import gankit.tasks.tabular as tabular_task
+
+    monkeypatch.setattr(tabular_task, "_CALIBRATED_BLOCK", 100)
+    asked = []
+    generate = targeted.generate
+    monkeypatch.setattr(targeted, "generate", lambda n, **kw: asked.append(n) or generate(n, **kw))
+    rows = targeted.sample(250, seed=0)
+    assert len(rows) == 250 and asked == [300, 300, 150]
+    pd.testing.assert_frame_equal(rows, targeted.sample(250, seed=0))
+    assert ((rows["c"] == "u") != (rows["label"] == "a")).mean() < 0.1
