@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,8 @@ class TabularGAN(GANTask):
         self, preset: str | None = None, *, model: dict[str, Any] | None = None, **train: Any
     ) -> None:
         super().__init__(preset, model=model, **train)
+        # A preset's batch shrinks to fit a small table; a batch the user chose never does.
+        self._batch_chosen = "batch_size" in train
         self.transformer: TableTransformer | None = None
         self._declared: dict[str, Any] = {"discrete_columns": None, "metadata": None}
         self._train_frame: pd.DataFrame | None = None
@@ -197,6 +200,7 @@ class TabularGAN(GANTask):
             self.transformer = TableTransformer.fit(
                 frame, **declared, seed=self.train_config.seed, **self._encoding_options()
             )
+        self._fit_batch_to(len(frame))
         self._train_frame = frame
         data = tabular_data(self.transformer, frame)
         self._train_rows = data.rows
@@ -208,6 +212,20 @@ class TabularGAN(GANTask):
             "layout": _layout(self.transformer),
         }
         return data, info
+
+    def _fit_batch_to(self, rows: int) -> None:
+        """Shrink the preset's batch to a table with fewer rows, in whole packs, with a warning."""
+        batch = self.train_config.batch_size
+        pack = int({**self.preset.model, **self.model_overrides}.get("pack", 1))
+        if self._batch_chosen or rows >= batch or rows < pack:
+            return  # (a table smaller than one pack gets the engine's error)
+        smaller = rows // pack * pack
+        warnings.warn(
+            f"the table has {rows} rows, fewer than the preset's batch_size {batch}; training "
+            f"with batch_size {smaller} (pass batch_size= to choose)",
+            stacklevel=3,
+        )
+        self.train_config = replace(self.train_config, batch_size=smaller)
 
     def _encoding_options(self) -> dict[str, Any]:
         """The model options the table transformer is fitted with."""

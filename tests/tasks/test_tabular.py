@@ -391,3 +391,15 @@ def test_calibrated_sampling_draws_pools_block_by_block(targeted, monkeypatch):
     assert len(rows) == 250 and asked == [300, 300, 150]
     pd.testing.assert_frame_equal(rows, targeted.sample(250, seed=0))
     assert ((rows["c"] == "u") != (rows["label"] == "a")).mean() < 0.1
+
+
+def test_a_table_smaller_than_the_preset_batch_trains_in_whole_packs_with_a_warning(table):
+    small = table.iloc[:123]
+    options = {k: v for k, v in TINY.items() if k != "batch_size"}
+    with pytest.warns(UserWarning, match="123 rows, fewer than the preset's batch_size 300"):
+        gan = TabularGAN(model=TINY_MODEL, **options).fit(small, quiet=True)
+    assert gan.train_config.batch_size == 120  # whole packs of 4
+    assert len(gan.sample(10, seed=0)) == 10
+    # A batch the user chose is kept, and the engine says it does not fit.
+    with pytest.raises(GankitError, match="fewer than batch_size 300"):
+        TabularGAN(model=TINY_MODEL, **options, batch_size=300).fit(small, quiet=True)
