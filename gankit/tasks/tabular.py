@@ -373,7 +373,9 @@ class TabularGAN(GANTask):
         transformer = self._require_transformer()
         # The pool's noise and the selection's draws come from two streams derived from
         # (seed, block): one seed for both would pick rows by the same numbers that made them.
-        pool_seed, pick_seed = np.random.SeedSequence([seed, block]).generate_state(2)
+        # SeedSequence refuses negative numbers; torch reads seed -1 as 2**64 - 1, and so do we.
+        streams = np.random.SeedSequence([seed % 2**64, block])
+        pool_seed, pick_seed = streams.generate_state(2)
         pool = self.generate(POOL_FACTOR * n, seed=int(pool_seed), ema=ema).numpy()
         codes, targets = transformer.span_codes(pool)
         rng = torch.Generator().manual_seed(int(pick_seed))

@@ -403,3 +403,10 @@ def test_a_table_smaller_than_the_preset_batch_trains_in_whole_packs_with_a_warn
     # A batch the user chose is kept, and the engine says it does not fit.
     with pytest.raises(GankitError, match="fewer than batch_size 300"):
         TabularGAN(model=TINY_MODEL, **options, batch_size=300).fit(small, quiet=True)
+
+
+def test_calibrated_sampling_takes_a_negative_seed_as_generate_does(targeted):
+    # torch takes seed -1 (as 2**64 - 1); the calibrated block's seed streams must too.
+    rows = targeted.sample(20, seed=-1)
+    pd.testing.assert_frame_equal(rows, targeted.sample(20, seed=-1))
+    assert not rows.equals(targeted.sample(20, seed=0))
