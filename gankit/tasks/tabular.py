@@ -141,6 +141,8 @@ class TabularGAN(GANTask):
         super().__init__(preset, model=model, **train)
         # A preset's batch shrinks to fit a small table; a batch the user chose never does.
         self._batch_chosen = "batch_size" in train
+        # The batch a small table shrank: the next table fitted is measured against it again.
+        self._unshrunk_batch: int | None = None
         self.transformer: TableTransformer | None = None
         self._declared: dict[str, Any] = {"discrete_columns": None, "metadata": None}
         self._train_frame: pd.DataFrame | None = None
@@ -215,6 +217,9 @@ class TabularGAN(GANTask):
 
     def _fit_batch_to(self, rows: int) -> None:
         """Shrink the preset's batch to a table with fewer rows, in whole packs, with a warning."""
+        if self._unshrunk_batch is not None:
+            self.train_config = replace(self.train_config, batch_size=self._unshrunk_batch)
+            self._unshrunk_batch = None
         batch = self.train_config.batch_size
         pack = int({**self.preset.model, **self.model_overrides}.get("pack", 1))
         if self._batch_chosen or rows >= batch or rows < pack:
@@ -223,8 +228,9 @@ class TabularGAN(GANTask):
         warnings.warn(
             f"the table has {rows} rows, fewer than the preset's batch_size {batch}; training "
             f"with batch_size {smaller} (pass batch_size= to choose)",
-            stacklevel=3,
+            stacklevel=5,  # past open_data and both fit()s: the line that called fit
         )
+        self._unshrunk_batch = batch
         self.train_config = replace(self.train_config, batch_size=smaller)
 
     def _encoding_options(self) -> dict[str, Any]:

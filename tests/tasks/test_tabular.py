@@ -394,11 +394,11 @@ def test_calibrated_sampling_draws_pools_block_by_block(targeted, monkeypatch):
 
 
 def test_a_table_smaller_than_the_preset_batch_trains_in_whole_packs_with_a_warning(table):
-    small = table.iloc[:123]
+    small = table.iloc[:127]
     options = {k: v for k, v in TINY.items() if k != "batch_size"}
-    with pytest.warns(UserWarning, match="123 rows, fewer than the preset's batch_size 300"):
+    with pytest.warns(UserWarning, match="127 rows, fewer than the preset's batch_size 300"):
         gan = TabularGAN(model=TINY_MODEL, **options).fit(small, quiet=True)
-    assert gan.train_config.batch_size == 120  # whole packs of 4
+    assert gan.train_config.batch_size == 124  # packs of 4 (the model's, not the preset's 10)
     assert len(gan.sample(10, seed=0)) == 10
     # A batch the user chose is kept, and the engine says it does not fit.
     with pytest.raises(GankitError, match="fewer than batch_size 300"):
@@ -410,3 +410,19 @@ def test_calibrated_sampling_takes_a_negative_seed_as_generate_does(targeted):
     rows = targeted.sample(20, seed=-1)
     pd.testing.assert_frame_equal(rows, targeted.sample(20, seed=-1))
     assert not rows.equals(targeted.sample(20, seed=0))
+
+
+def test_a_shrunk_batch_is_the_small_tables_alone(table):
+    # The shrink fits one table: a bigger table fitted next on the same object gets the preset's
+    # batch back, and a small one is measured against the preset's batch, not the shrunk one.
+    options = {k: v for k, v in TINY.items() if k != "batch_size"}
+    gan = TabularGAN(model=TINY_MODEL, **options)
+    with pytest.warns(UserWarning, match="127 rows") as record:
+        gan.fit(table.iloc[:127], quiet=True)
+    # The warning points at the caller's line, not at gankit's insides.
+    [shrink] = [w for w in record if "127 rows" in str(w.message)]
+    assert gan.train_config.batch_size == 124 and shrink.filename == __file__
+    gan.fit(table, quiet=True)
+    assert gan.train_config.batch_size == 300
+    with pytest.warns(UserWarning, match="fewer than the preset's batch_size 300"):
+        gan.fit(table.iloc[:127], quiet=True)
