@@ -221,7 +221,9 @@ class TabularGAN(GANTask):
             self.train_config = replace(self.train_config, batch_size=self._unshrunk_batch)
             self._unshrunk_batch = None
         batch = self.train_config.batch_size
-        pack = int({**self.preset.model, **self.model_overrides}.get("pack", 1))
+        pack = {**self.preset.model, **self.model_overrides}.get("pack", TabularConfig.pack)
+        if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
+            return  # the model config's check, a step later, refuses it
         if self._batch_chosen or rows >= batch or rows < pack:
             return  # (a table smaller than one pack gets the engine's error)
         smaller = rows // pack * pack

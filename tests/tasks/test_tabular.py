@@ -426,3 +426,26 @@ def test_a_shrunk_batch_is_the_small_tables_alone(table):
     assert gan.train_config.batch_size == 300
     with pytest.warns(UserWarning, match="fewer than the preset's batch_size 300"):
         gan.fit(table.iloc[:127], quiet=True)
+
+
+@pytest.mark.parametrize(("pack", "message"), [(0, "pack=0"), ("ten", "invalid tabular config")])
+def test_a_bad_pack_on_a_small_table_gets_the_config_error(table, pack, message):
+    # Not a ZeroDivisionError or ValueError from shrinking the batch by it.
+    options = {k: v for k, v in TINY.items() if k != "batch_size"}
+    with pytest.raises(GankitError, match=message):
+        TabularGAN(model={**TINY_MODEL, "pack": pack}, **options).fit(table.iloc[:50], quiet=True)
+
+
+def test_a_preset_without_a_pack_shrinks_to_the_models_default_pack(table):
+    from gankit.tasks.base import Preset
+    from gankit.train import TrainConfig
+
+    class Bare(TabularGAN):
+        presets = {"bare": Preset("bare", "no pack given", "tabular", {}, TrainConfig(steps=2))}
+        default_preset = "bare"
+
+    with pytest.warns(UserWarning, match="training with batch_size 40"):  # TrainConfig's 64
+        gan = Bare(model={k: v for k, v in TINY_MODEL.items() if k != "pack"}).fit(
+            table.iloc[:47], quiet=True
+        )
+    assert gan.model_config["pack"] == 10 and gan.train_config.batch_size == 40
