@@ -346,13 +346,14 @@ class TabularGAN(GANTask):
         """``n`` synthetic rows as a DataFrame with the training table's columns and dtypes.
 
         ``conditions={"sex": "Female"}`` makes every row have those values (discrete columns);
-        same seed, same rows. ``calibrate`` keeps ``n`` of ``POOL_FACTOR * n`` of G's rows,
-        drawn so that each one-hot span's values occur with each target value as often as in the
-        training table (:mod:`gankit.data.tabular.calibration`); ``calibrate=False`` returns G's
-        first ``n`` rows as they come. The default calibrates a model with a named target
-        (``model.target``) when there are no ``conditions``: on Adult, TSTR F1 / ROC AUC 0.681 /
-        0.905 -> 0.700 / 0.917 for one fitted model. Without a target, raking to the plain
-        shares lowered AUC (0.896 -> 0.892), so it is off unless asked for.
+        same seed, same rows. ``calibrate`` keeps ``n`` of ``POOL_FACTOR * n`` of G's rows (in
+        blocks of ``_CALIBRATED_BLOCK`` rows, each from its own pool), drawn so that each one-hot
+        span's values occur with each target value as often as in the training table
+        (:mod:`gankit.data.tabular.calibration`); ``calibrate=False`` returns G's first ``n`` rows
+        as they come. The default calibrates a model with a named target (``model.target``) when
+        there are no ``conditions``: on Adult, TSTR F1 / ROC AUC 0.681 / 0.905 -> 0.700 / 0.917 for
+        one fitted model. Without a target, raking to the plain shares lowered AUC (0.896 -> 0.892),
+        so it is off unless asked for.
         """
         _check_rows(n)  # before the pool's POOL_FACTOR * n hides a bool or a float
         transformer = self._require_transformer()
