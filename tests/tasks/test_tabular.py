@@ -390,6 +390,9 @@ def test_calibrated_sampling_draws_pools_block_by_block(targeted, monkeypatch):
     rows = targeted.sample(250, seed=0)
     assert len(rows) == 250 and asked == [300, 300, 150]
     pd.testing.assert_frame_equal(rows, targeted.sample(250, seed=0))
+    # Each block draws its own pool: two blocks of one seed must not repeat each other's rows.
+    first, second = rows.iloc[:100].reset_index(drop=True), rows.iloc[100:200]
+    assert not first.equals(second.reset_index(drop=True))
     assert ((rows["c"] == "u") != (rows["label"] == "a")).mean() < 0.1
 
 
