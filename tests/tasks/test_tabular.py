@@ -452,3 +452,12 @@ def test_a_preset_without_a_pack_shrinks_to_the_models_default_pack(table):
             table.iloc[:47], quiet=True
         )
     assert gan.model_config["pack"] == 10 and gan.train_config.batch_size == 40
+
+
+def test_a_loaded_model_keeps_its_saved_batch_when_trained_further(table, tmp_path):
+    # config.json's batch is the run's, chosen or shrunk; another fit must not swap in the
+    # preset's 300 (a resume would then not continue the same run).
+    TabularGAN(model=TINY_MODEL, **TINY).fit(table, out=tmp_path / "run", quiet=True)
+    gan = load(tmp_path / "run")
+    gan.fit(table, steps=8, quiet=True)
+    assert gan.train_config.batch_size == TINY["batch_size"]
