@@ -251,16 +251,15 @@ class TabularGAN(GANTask):
     def objective(self) -> Objective | None:
         config = from_dict(TabularConfig, self.model_config or {}, "tabular model config")
         wanted = config.target and config.target_weight > 0
-        classifier = self._target_classifier(config.target) if wanted else None
+        classifier = self._target_classifier() if wanted else None
         if config.frequency_weight == 0 and classifier is None:
             return None
         return TabularTerms(config, classifier)
 
-    def _target_classifier(self, target: str) -> TargetClassifier:
-        """The classifier of ``target`` from the other columns, fitted on the training rows."""
-        transformer = self.transformer  # fitted with this target, so it is a discrete column
-        index = [spec.name for spec in transformer.columns].index(target)
-        span = transformer.column_spans[index][0]
+    def _target_classifier(self) -> TargetClassifier:
+        """The classifier of the target from the other columns, fitted on the training rows."""
+        transformer = self.transformer  # fitted with the model's target, a discrete column
+        span = transformer.target_span
         rows = self._train_rows
         labels = rows[:, span.start : span.stop].argmax(dim=1)
         with torch.random.fork_rng():  # dropout and init: seeded, and G's stream stays untouched

@@ -468,15 +468,20 @@ class TableTransformer:
         return [span for span in self.spans if span.activation == "softmax"]
 
     @property
+    def target_span(self) -> Span | None:
+        """Where the target's one-hot sits in the encoded row (None without a target)."""
+        return self.conditioned[self.target_column][1] if self.target else None
+
+    @property
     def _target_size(self) -> int:
-        return self.conditioned[self.target_column][1].size if self.target else 1
+        return self.target_span.size if self.target else 1
 
     def span_codes(self, encoded: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         """Each row's slot in every softmax span, and its target slot (all 0 without a target)."""
         codes = [encoded[:, span.start : span.stop].argmax(axis=1) for span in self.softmax_spans]
-        if not self.target:
+        span = self.target_span
+        if span is None:
             return codes, np.zeros(len(encoded), dtype=np.int64)
-        span = self.conditioned[self.target_column][1]
         return codes, encoded[:, span.start : span.stop].argmax(axis=1)
 
     def class_shares(self, value: int) -> list[np.ndarray] | None:
@@ -546,15 +551,13 @@ class TableTransformer:
         encoded = fitted.transform(df)
         slots = fitted.slots(encoded)
         fitted.slot_counts = np.bincount(slots.reshape(-1), minlength=fitted.cond_dim).tolist()
-        if target:
-            span = fitted.conditioned[fitted.target_column][1]
-            value = encoded[:, span.start : span.stop].argmax(axis=1)  # each row's target
-            pairs = np.zeros((fitted.cond_dim, span.size), np.int64)
-            for j in range(slots.shape[1]):
-                np.add.at(pairs, (slots[:, j], value), 1)
-            fitted.target_counts = pairs.tolist()
-        codes, targets = fitted.span_codes(encoded)
+        codes, targets = fitted.span_codes(encoded)  # targets: each row's target slot
         size = fitted._target_size
+        if target:
+            pairs = np.zeros((fitted.cond_dim, size), np.int64)
+            for j in range(slots.shape[1]):
+                np.add.at(pairs, (slots[:, j], targets), 1)
+            fitted.target_counts = pairs.tolist()
         fitted.span_counts = [
             np.bincount(code * size + targets, minlength=span.size * size)
             .reshape(span.size, size)
