@@ -59,3 +59,7 @@ def _signals_as_in_a_terminal():
     yield
     for sig, handler in before.items():
         signal.signal(sig, handler)
+
+
+# The legacy-model writer runs against gankit 0.1.0 only (see its docstring): never collect it.
+collect_ignore_glob = ["fixtures/*"]

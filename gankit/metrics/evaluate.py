@@ -106,7 +106,7 @@ def evaluate_model(
     if metrics is None:
         metrics = ("fd", "kid", "pr", "dc", *(("modes",) if extractor.classes else ()))
     real = real_images(data, n, seed)
-    fake = gan.generate(n, seed=seed)
+    fake = gan.generate_raw(n, seed=seed)
     result = {
         "metrics": evaluate_images(real, fake, extractor, metrics),
         "protocol": {

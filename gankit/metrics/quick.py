@@ -32,7 +32,7 @@ def labelled_quality(
     the classifier agrees with the request, overall and per class.
 
     Example:
-        >>> labelled_quality(load_digits(32), gan.generate(1000))["fd"]   # doctest: +SKIP
+        >>> labelled_quality(load_digits(32), gan.generate_raw(1000))["fd"]   # doctest: +SKIP
     """
     real = to_gray(dataset.batch(torch.arange(len(dataset))))
     labels = dataset.labels

@@ -23,7 +23,13 @@ def latents(n: int, dim: int, seed: int, truncation: float | None = None) -> tor
         >>> z.shape, bool(z.abs().max() <= 0.5)
         (torch.Size([1000, 8]), True)
     """
-    rng = torch.Generator().manual_seed(seed)
+    return draw_latents(torch.Generator().manual_seed(seed), n, dim, truncation)
+
+
+def draw_latents(
+    rng: torch.Generator, n: int, dim: int, truncation: float | None = None
+) -> torch.Tensor:
+    """:func:`latents` from a CPU generator the caller owns (one that draws more than latents)."""
     if truncation is None:
         return torch.randn(n, dim, generator=rng)
     number = isinstance(truncation, numbers.Real) and not isinstance(truncation, bool)

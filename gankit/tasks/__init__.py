@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gankit.errors import GankitError
 from gankit.io import read_config
-from gankit.tasks.base import GANTask, Preset
+from gankit.tasks.base import GANTask, Generator, Preset, Translator
 from gankit.tasks.images import ImageGAN
 from gankit.tasks.superres import SuperResolution
 from gankit.tasks.tabular import TabularGAN
@@ -36,6 +36,7 @@ def load(path: str | Path) -> GANTask:
 __all__ = [
     "CycleGAN",
     "GANTask",
+    "Generator",
     "ImageGAN",
     "Pix2Pix",
     "Preset",
@@ -44,5 +45,6 @@ __all__ = [
     "TabularGAN",
     "TextGAN",
     "ToyGAN",
+    "Translator",
     "load",
 ]

@@ -1,8 +1,9 @@
 """What every GAN task shares: presets, fit/resume, sampling, the model directory and the report.
 
 A task subclass supplies only what differs: how to open its data, which architecture config fits
-that data, how to draw samples for a progress picture, and what its samples look like to a user.
-The loop itself is always :class:`gankit.train.Trainer`.
+that data, how to draw samples for a progress picture, and what its outputs look like to a user.
+The loop itself is always :class:`gankit.train.Trainer`. Inference has two shapes,
+:class:`Generator` and :class:`Translator`; every task derives from exactly one of them.
 """
 
 from __future__ import annotations
@@ -113,9 +114,18 @@ def preflight_output(out: Path) -> None:
 
 
 class GANTask:
-    """Base of the user-facing task classes (``ImageGAN``, ``ToyGAN``, ...)."""
+    """The life cycle every task shares: construct with a preset and overrides, ``fit``, ``save``,
+    :func:`gankit.load`.
+
+    A task has exactly one inference shape: it is a :class:`Generator` (``generate``: new samples
+    from noise and an optional condition) or a :class:`Translator` (``apply``: inputs in, outputs
+    out). Code that handles any model directory (the CLI, a server, export) asks which with
+    ``isinstance``, never by the task's name.
+    """
 
     task: ClassVar[str]
+    #: "generate" or "apply": set by :class:`Generator` and :class:`Translator`.
+    inference: ClassVar[str]
     presets: ClassVar[dict[str, Preset]]
     default_preset: ClassVar[str]
     # Where the presets' ``arch`` names are looked up (translators have a registry of their own).
@@ -302,39 +312,36 @@ class GANTask:
         # Extra callbacks first: they may add values (e.g. fd) to a record before it is written.
         return list(extra) + callbacks
 
-    # ---------------------------------------------------------------- sample
+    # ----------------------------------------------------------- inference
     def _require_trained(self) -> None:
         if self.G is None:
             raise GankitError(
                 f"this {type(self).__name__} has no weights yet; call fit() or gankit.load()"
             )
 
-    def _sampling_generator(self, n: int, ema: bool) -> nn.Module:
-        """The G that draws ``n`` samples (G_ema unless ``ema`` is False), after checking ``n``."""
+    def _inference_generator(self, ema: bool) -> nn.Module:
+        """G_ema (the raw G with ``ema=False``), after checking that there are weights."""
         self._require_trained()
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise GankitError(f"number of samples must be a positive integer, got {n!r}")
         return self.G_ema if ema and self.G_ema is not None else self.G
 
-    def generate(
-        self, n: int, seed: int = 0, ema: bool = True, truncation: float | None = None
-    ) -> torch.Tensor:
-        """Raw generator output for ``n`` latents drawn from ``seed`` (same seed → same output).
+    def describe(self) -> dict[str, Any]:
+        """What this model is and what its inference accepts, as JSON-able values.
 
-        ``truncation`` t draws the latents from the normal truncated to [-t, t]: more typical,
-        less varied samples (:func:`gankit.nn.generate.latents`).
+        ``gankit info`` prints it and a server can list it; tasks add their own entries (classes,
+        columns, directions, scale). Example:
+            >>> ToyGAN().describe()["inference"]
+            'generate'
         """
-        return generate(self._sampling_generator(n, ema), n, seed, truncation=truncation)
-
-    def sample(
-        self, n: int, seed: int = 0, ema: bool = True, truncation: float | None = None
-    ) -> Any:
-        """``n`` samples of G_ema (``ema=False``: the raw G); same seed, same samples."""
-        return self.postprocess(self.generate(n, seed=seed, ema=ema, truncation=truncation))
+        return {
+            "task": self.task,
+            "preset": self.preset.name,
+            "inference": self.inference,
+            "trained": self.G is not None,
+        }
 
     # ------------------------------------------------------------- save/load
     def save(self, out: str | Path) -> Path:
-        """Write ``config.json`` and ``G/G_ema/D.safetensors`` into the model directory ``out``."""
+        """Write ``config.json``, ``G/G_ema/D.safetensors`` and the task's extra files to ``out``."""
         self._require_trained()
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -342,8 +349,19 @@ class GANTask:
         for name in WEIGHTS:
             module = getattr(self, name) if name != "G_ema" else (self.G_ema or self.G)
             save_module(module, out / f"{name}.safetensors")
+        self.save_extras(out)
         write_json(out / CONFIG_NAME, self.config_dict())
         return out
+
+    def save_extras(self, out: Path) -> None:
+        """Write what the task needs beyond config.json and the three networks (default: none).
+
+        Called by :meth:`save` before config.json, which is written last; :meth:`load_extras` reads
+        it back. Files go through :mod:`gankit.io` (JSON or safetensors, atomic).
+        """
+
+    def load_extras(self, path: Path) -> None:
+        """Read back what :meth:`save_extras` wrote (default: nothing)."""
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> GANTask:
@@ -366,6 +384,7 @@ class GANTask:
         gan.G_ema = make_ema(gan.G)
         for name in WEIGHTS:
             load_module(getattr(gan, name), path / f"{name}.safetensors")
+        gan.load_extras(path)
         return gan
 
     # ---------------------------------------------------------------- report
@@ -398,3 +417,135 @@ class GANTask:
             "",
         ]
         atomic_write_bytes(out_dir / "report.md", "\n".join(lines).encode())
+
+
+def _check_count(n: object, what: str = "samples") -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise GankitError(f"number of {what} must be a positive integer, got {n!r}")
+
+
+class Generator(GANTask):
+    """A task that draws new samples from noise: ``generate(n, seed=, condition=, truncation=)``.
+
+    ``condition`` is the one conditioning argument; what it means is the task's
+    :attr:`condition_kind` (``None``: the model takes none; ``"class"``: a class name or index, or
+    one per sample; ``"text"``: a sentence, or one per sample; ``"columns"``: a dict of column
+    values). ``generate`` returns the task's natural type (uint8 images, points, a DataFrame);
+    :meth:`generate_raw` the generator's own tensor, for metrics.
+    """
+
+    inference = "generate"
+    #: The keyword ``sample()`` took the condition as before the one contract (``labels``,
+    #: ``text``, ``conditions``): :meth:`sample` still accepts it.
+    condition_alias: ClassVar[str | None] = None
+    #: Extra keyword options of this task's :meth:`generate` (tabular: ``calibrate``).
+    generate_options: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def condition_kind(self) -> str | None:
+        """What ``condition`` means for this model: None, "class", "text" or "columns"."""
+        return None
+
+    def encode_condition(self, condition: Any, n: int) -> torch.Tensor | None:
+        """The generator's conditioning input for ``n`` samples (None for an unconditional G)."""
+        if condition is not None:
+            raise GankitError(
+                f"this {type(self).__name__} model is unconditional: it takes no condition, got "
+                f"{condition!r}"
+            )
+        return None
+
+    def generate_raw(
+        self,
+        n: int,
+        *,
+        seed: int = 0,
+        condition: Any = None,
+        truncation: float | None = None,
+        ema: bool = True,
+    ) -> torch.Tensor:
+        """G's output (float, on CPU) for ``n`` latents drawn from ``seed``.
+
+        ``truncation`` t draws the latents from the normal truncated to [-t, t]: more typical,
+        less varied samples (:func:`gankit.nn.generate.latents`).
+        """
+        _check_count(n)
+        G = self._inference_generator(ema)
+        cond = self.encode_condition(condition, n)
+        return generate(G, n, seed, cond=cond, truncation=truncation)
+
+    def generate(
+        self,
+        n: int,
+        *,
+        seed: int = 0,
+        condition: Any = None,
+        truncation: float | None = None,
+        ema: bool = True,
+    ) -> Any:
+        """``n`` samples of G_ema (``ema=False``: the raw G): same arguments, same samples.
+
+        Example:
+            >>> gan = ToyGAN(model={"hidden": 8}, batch_size=8).fit("ring", steps=1, quiet=True)
+            >>> gan.generate(4, seed=0).shape
+            torch.Size([4, 2])
+        """
+        raw = self.generate_raw(n, seed=seed, condition=condition, truncation=truncation, ema=ema)
+        return self.postprocess(raw)
+
+    def sample(
+        self, n: int, seed: int = 0, ema: bool = True, truncation: float | None = None, **options
+    ) -> Any:
+        """:meth:`generate` under its earlier name, with the earlier keyword for the condition.
+
+        ``sample(n, labels=...)`` (images), ``sample(n, text=...)`` (text-images) and
+        ``sample(n, conditions=...)`` (tabular) pass ``condition`` to :meth:`generate`; ``seed`` and
+        ``ema`` may still be positional.
+        """
+        if self.condition_alias is not None and self.condition_alias in options:
+            if "condition" in options:
+                raise GankitError(
+                    f"give the condition once: condition= or {self.condition_alias}=, not both"
+                )
+            options["condition"] = options.pop(self.condition_alias)
+        valid = {"condition", *self.generate_options}
+        unknown = sorted(set(options) - valid)
+        if unknown:
+            known = ", ".join(sorted(valid | {self.condition_alias} - {None}))
+            raise GankitError(
+                f"{type(self).__name__}.sample got unknown option(s) {', '.join(unknown)}; valid: "
+                f"seed, ema, truncation, {known}"
+            )
+        return self.generate(n, seed=seed, ema=ema, truncation=truncation, **options)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "condition": self.condition_kind}
+
+
+class Translator(GANTask):
+    """A task that maps inputs to outputs: ``apply(inputs, *, direction=None, ...)``.
+
+    :attr:`directions` lists what ``direction`` may be; None means the first (pix2pix and
+    super-resolution have one, CycleGAN "AB" and "BA"). Options are keyword-only.
+    """
+
+    inference = "apply"
+    directions: ClassVar[tuple[str, ...]] = ("AB",)
+
+    def check_direction(self, direction: str | None) -> str:
+        """``direction`` checked against :attr:`directions`; None picks the first."""
+        if direction is None:
+            return self.directions[0]
+        if direction not in self.directions:
+            raise GankitError(
+                f"direction must be one of {', '.join(self.directions)} for a "
+                f"{type(self).__name__}, got {direction!r}"
+            )
+        return direction
+
+    def apply(self, inputs: Any, *, direction: str | None = None, ema: bool = True) -> Any:
+        """The model's outputs for ``inputs`` (the same inputs always give the same outputs)."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "directions": list(self.directions)}

@@ -32,7 +32,7 @@ from gankit.data import (
 from gankit.errors import GankitError
 from gankit.nn.conditioning import NO_CONDITION
 from gankit.nn.generate import generate, slerp
-from gankit.tasks.base import GANTask, Preset
+from gankit.tasks.base import Generator, Preset
 from gankit.train import TrainConfig
 from gankit.train.objective import Condition, Objective
 from gankit.viz import image_grid, save_gif, save_image_grid, to_uint8
@@ -130,14 +130,14 @@ class AuxClassifierLoss(Objective):
         return {"aux": self.weight * F.cross_entropy(trainer.D.classify(fake).float(), cond)}
 
 
-class ImageGAN(GANTask):
+class ImageGAN(Generator):
     """Generate images like those in a folder, MNIST or the embedded scikit-learn digits.
 
     ``resolution`` and ``channels`` default to 32 and the dataset's own; ``model`` overrides
     architecture settings; any other keyword overrides a :class:`~gankit.train.TrainConfig` field.
     ``conditional=True`` (or ``"class"``) makes any preset class-conditional (the ``*-cond``
     presets already are): it trains on the dataset's labels and samples the classes it is asked
-    for (``sample(n, labels=...)``); ``model={"aux_classifier": True}`` adds an AC-GAN head.
+    for (``generate(n, condition=...)``); ``model={"aux_classifier": True}`` adds an AC-GAN head.
 
     Example:
         >>> gan = ImageGAN("default", resolution=32, steps=500, lr_d=4e-4)   # doctest: +SKIP
@@ -147,6 +147,7 @@ class ImageGAN(GANTask):
     task = "images"
     presets = IMAGE_PRESETS
     default_preset = "default"
+    condition_alias = "labels"
 
     def __init__(
         self,
@@ -275,44 +276,32 @@ class ImageGAN(GANTask):
         return config
 
     # -------------------------------------------------------------- sampling
-    def generate(
-        self,
-        n: int,
-        seed: int = 0,
-        ema: bool = True,
-        labels: Any = None,
-        truncation: float | None = None,
-    ) -> torch.Tensor:
-        """Raw output for ``n`` latents from ``seed``; a class-conditional model draws ``labels``.
+    @property
+    def condition_kind(self) -> str | None:
+        return "class" if self.condition == CLASS else None
 
-        ``labels``: one class (name or index) for all, a list of ``n``, or None for a balanced
-        cycle through the classes. ``truncation`` t: latents from the normal truncated to
-        [-t, t], trading variety for fidelity (t = 1 made every MNIST class ≥ 99.9 % readable in
-        docs/BENCHMARKS.md, at a higher FD).
+    def encode_condition(self, condition: Any, n: int) -> torch.Tensor | None:
+        """Class labels for a class-conditional model (see :meth:`labels_tensor`).
+
+        ``condition``: one class (name or index) for all, a list of ``n``, or None for a balanced
+        cycle through the classes; ``truncation`` in :meth:`generate` trades variety for fidelity
+        (docs/conditional.md measures it).
         """
-        G = self._sampling_generator(n, ema)
         if self.condition == NO_CONDITION:
-            if labels is not None:
-                self._require_class_conditional("labels=")
-            return generate(G, n, seed, truncation=truncation)
-        return generate(G, n, seed, cond=self.labels_tensor(labels, n), truncation=truncation)
+            if condition is not None:
+                self._require_class_conditional("a class condition")
+            return None
+        return self.labels_tensor(condition, n)
 
-    def sample(
-        self,
-        n: int,
-        seed: int = 0,
-        ema: bool = True,
-        labels: Any = None,
-        truncation: float | None = None,
-    ) -> torch.Tensor:
-        """``n`` uint8 images (n, C, H, W); same seed and labels, same images.
-
-        Example:
-            >>> sevens = gan.sample(64, labels=[7] * 64)   # doctest: +SKIP
-            >>> clear_sevens = gan.sample(64, labels=7, truncation=1.0)   # doctest: +SKIP
-        """
-        images = self.generate(n, seed=seed, ema=ema, labels=labels, truncation=truncation)
-        return self.postprocess(images)
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "classes": list(self.class_names) if self.condition == CLASS else [],
+            "truncation": True,
+            "resolution": self.data_info.get("resolution"),
+            "channels": self.data_info.get("channels"),
+            "output": "images",
+        }
 
     def interpolate(
         self,
@@ -335,11 +324,10 @@ class ImageGAN(GANTask):
             >>> frames.shape                                                     # doctest: +SKIP
             torch.Size([4, 10, 1, 32, 32])
         """
-        self._require_trained()
+        G = self._inference_generator(ema)
         for name, value in (("steps", steps), ("rows", rows)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise GankitError(f"interpolation {name} must be a positive integer, got {value!r}")
-        G = self.G_ema if ema and self.G_ema is not None else self.G
         rng = torch.Generator().manual_seed(seed)
         start = torch.randn(rows, G.latent_dim, generator=rng)
         t = torch.linspace(0, 1, steps)
@@ -373,9 +361,8 @@ class ImageGAN(GANTask):
 
     def class_grid(self, columns: int = _GRID_COLUMNS, seed: int = 0) -> torch.Tensor:
         """uint8 images, one row of ``columns`` per class (same latents in every row)."""
-        self._require_trained()
+        G = self._inference_generator(ema=True)
         self._require_class_conditional("a class grid")
-        G = self.G_ema if self.G_ema is not None else self.G
         return class_grid(G, len(self.class_names), seed=seed, columns=columns)
 
     # ------------------------------------------------------------ evaluation
@@ -392,7 +379,7 @@ class ImageGAN(GANTask):
 
         n = min(len(dataset), 5000)
         fake_labels = self.labels_tensor(None, n) if self.condition == CLASS else None
-        fakes = self.generate(n, seed=12345)
+        fakes = self.generate_raw(n, seed=12345)
         quality = labelled_quality(
             dataset, fakes, seed=self.train_config.seed, fake_labels=fake_labels
         )

@@ -51,7 +51,7 @@ from gankit.io import check_state, load_tensors
 from gankit.metrics.image_quality import psnr_y, ssim_y
 from gankit.nn import TRANSLATORS
 from gankit.nn.rrdb import RRDBConfig
-from gankit.tasks.base import GANTask, Preset
+from gankit.tasks.base import Preset, Translator
 from gankit.train import TrainConfig
 from gankit.train.ema import make_ema
 from gankit.train.objective import Objective
@@ -265,7 +265,7 @@ SR_PRESETS: dict[str, Preset] = {
 }
 
 
-class SuperResolution(GANTask):
+class SuperResolution(Translator):
     """Upscale images x2 or x4 with an RRDB generator trained ESRGAN-style.
 
     ``scale`` (2 or 4, default 4) and ``patch`` (HR training patch side, default 96) describe the
@@ -274,7 +274,7 @@ class SuperResolution(GANTask):
 
     Example:
         >>> sr = SuperResolution("psnr", scale=2, steps=500)                  # doctest: +SKIP
-        >>> sr.fit("photos", out="runs/sr2").upscale("in.png").shape          # doctest: +SKIP
+        >>> sr.fit("photos", out="runs/sr2").apply("in.png").shape            # doctest: +SKIP
         torch.Size([3, 512, 512])
     """
 
@@ -364,37 +364,56 @@ class SuperResolution(GANTask):
         return self
 
     # -------------------------------------------------------------- inference
-    def sample(self, n: int, seed: int = 0, ema: bool = True) -> Any:
-        raise GankitError(
-            "a super-resolution model upscales images instead of sampling them; use "
-            "gan.upscale(image) or `gankit upscale MODEL in.png -o out.png`"
-        )
-
-    generate = sample
-
-    def upscale(
+    def apply(
         self,
-        image: Any,
+        inputs: Any,
         *,
+        direction: str | None = None,
+        ema: bool = True,
         tile: int = _TILE,
         overlap: int = _OVERLAP,
-        ema: bool = True,
         self_ensemble: bool = False,
-    ) -> Tensor:
-        """``image`` (a file path, uint8 (C, H, W) tensor or (H, W, C) array) upscaled by the
-        model's scale, as uint8 (3, scale*H, scale*W). Large images are processed in tiles.
+    ) -> Tensor | list[Tensor]:
+        """Upscale by the model's scale: one image, a uint8 batch (N, C, H, W) or a list of images.
+
+        An image is a file path, a uint8 tensor (C, H, W) or a uint8 array (H, W, C); it comes back
+        as uint8 (3, scale*H, scale*W), a batch as (N, 3, scale*H, scale*W), a list as a list.
+        Large images are processed in tiles of ``tile`` LR pixels overlapping by ``overlap``.
 
         ``self_ensemble=True`` averages the upscales of the image's 8 flips and rotations, each
         turned back (EDSR's "+" inference, Lim et al. 2017): 8 times the compute for a steadier,
         slightly more faithful result from a PSNR-oriented model. A GAN model's invented detail
         differs between the 8 views, so averaging blurs it.
+        """
+        self.check_direction(direction)
+        options = {"ema": ema, "tile": tile, "overlap": overlap, "self_ensemble": self_ensemble}
+        if isinstance(inputs, list | tuple):
+            return [self._upscale_one(image, **options) for image in inputs]
+        if isinstance(inputs, Tensor) and inputs.dim() == 4:
+            return torch.stack([self._upscale_one(image, **options) for image in inputs])
+        return self._upscale_one(inputs, **options)
+
+    def upscale(self, image: Any, **options: Any) -> Tensor:
+        """One image upscaled: :meth:`apply` under its earlier name.
 
         Example:
             >>> gankit.load("runs/sr").upscale("small.png").shape   # doctest: +SKIP
             torch.Size([3, 1024, 1024])
         """
-        self._require_trained()
-        G = self.G_ema if ema and self.G_ema is not None else self.G
+        return self.apply(image, **options)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "scale": self.config.scale if self.model_config else self.scale,
+            "input": "images",
+            "output": "images",
+        }
+
+    def _upscale_one(
+        self, image: Any, *, ema: bool, tile: int, overlap: int, self_ensemble: bool
+    ) -> Tensor:
+        G = self._inference_generator(ema)
         pixels = _as_rgb_uint8(image)
         device = next(G.parameters()).device
         was_training = G.training
@@ -450,7 +469,7 @@ def evaluate_benchmark(
     for _, image in images:
         hr = modcrop(image, scale)
         lr = degrade(hr[None], scale)
-        sr = model.upscale(lr[0].to(torch.uint8), ema=ema)
+        sr = model.apply(lr[0].to(torch.uint8), ema=ema)
         bicubic = bicubic_upscale(lr, scale)[0]
         for prefix, out in (("", sr), ("bicubic_", bicubic)):
             scores[f"{prefix}psnr"].append(psnr_y(out, hr, border=scale).item())

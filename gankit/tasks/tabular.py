@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,14 @@ from gankit.data.tabular import (
 from gankit.data.tabular.calibration import rake_weights
 from gankit.errors import GankitError
 from gankit.io import read_json, write_json
+from gankit.nn.generate import draw_latents
 from gankit.nn.tabular import (
     TabularConfig,
     TargetClassifier,
     span_frequency_loss,
     span_layout,
 )
-from gankit.tasks.base import GANTask, Preset
+from gankit.tasks.base import Generator, Preset
 from gankit.train import TrainConfig
 from gankit.train.objective import Objective
 
@@ -120,7 +121,7 @@ def _check_rows(n: object) -> None:
         raise GankitError(f"number of rows must be a positive integer, got {n!r}")
 
 
-class TabularGAN(GANTask):
+class TabularGAN(Generator):
     """Generate rows like those of a table (a pandas DataFrame or a CSV file).
 
     Column kinds are detected (see :mod:`gankit.data.tabular.columns`); ``discrete_columns`` and
@@ -134,6 +135,8 @@ class TabularGAN(GANTask):
     task = "tabular"
     presets = TABULAR_PRESETS
     default_preset = "default"
+    condition_alias = "conditions"
+    generate_options = ("calibrate",)
 
     def __init__(
         self, preset: str | None = None, *, model: dict[str, Any] | None = None, **train: Any
@@ -289,14 +292,20 @@ class TabularGAN(GANTask):
         # G is conditioned on the rarest value; the others are met by rejection sampling.
         return sorted(slots, key=lambda slot: transformer.slot_counts[slot])
 
-    def generate(
-        self, n: int, seed: int = 0, ema: bool = True, conditions: dict[str, Any] | None = None
+    def generate_raw(
+        self,
+        n: int,
+        *,
+        seed: int = 0,
+        condition: dict[str, Any] | None = None,
+        truncation: float | None = None,
+        ema: bool = True,
     ) -> torch.Tensor:
         """Encoded rows ``(n, encoded_dim)`` with every softmax span a drawn one-hot."""
         _check_rows(n)
-        slots = self._condition_slots(conditions)
+        slots = self._condition_slots(condition)
         transformer = self._require_transformer()
-        G = self.G_ema if ema and self.G_ema is not None else self.G
+        G = self._inference_generator(ema)
         sampler = transformer.condition_sampler()
         rng = torch.Generator().manual_seed(seed)
         device = next(G.parameters()).device
@@ -313,7 +322,7 @@ class TabularGAN(GANTask):
         try:
             for _ in range(_MAX_REJECTION_ROUNDS):
                 size = max(_CHUNK, n - found) if slots else n - found
-                z = torch.randn(size, G.latent_dim, generator=rng)
+                z = draw_latents(rng, size, G.latent_dim, truncation)
                 cond = _conditions(sampler, size, rng, given, target)
                 rows = []
                 for start in range(0, size, _CHUNK):
@@ -330,22 +339,25 @@ class TabularGAN(GANTask):
         finally:
             G.train(was_training)
         raise GankitError(
-            f"conditions {conditions} are too rare for this model: {found} of {n} rows found in "
+            f"conditions {condition} are too rare for this model: {found} of {n} rows found in "
             f"{_MAX_REJECTION_ROUNDS} rounds; condition on fewer columns"
         )
 
-    def sample(
+    def generate(
         self,
         n: int,
+        *,
         seed: int = 0,
+        condition: dict[str, Any] | None = None,
+        truncation: float | None = None,
         ema: bool = True,
-        conditions: dict[str, Any] | None = None,
         calibrate: bool | None = None,
     ) -> pd.DataFrame:
         """``n`` synthetic rows as a DataFrame with the training table's columns and dtypes.
 
-        ``conditions={"sex": "Female"}`` makes every row have those values (discrete columns);
-        same seed, same rows. ``calibrate`` keeps ``n`` of ``POOL_FACTOR * n`` of G's rows (in
+        ``condition={"sex": "Female"}`` makes every row have those values (discrete columns);
+        same seed, same rows. ``truncation`` t draws G's latents from the normal truncated to
+        [-t, t] (more typical rows). ``calibrate`` keeps ``n`` of ``POOL_FACTOR * n`` of G's rows (in
         blocks of ``_CALIBRATED_BLOCK`` rows, each from its own pool), drawn so that each one-hot
         span's values occur with each target value as often as in the training table
         (:mod:`gankit.data.tabular.calibration`); ``calibrate=False`` returns G's first ``n`` rows
@@ -357,26 +369,30 @@ class TabularGAN(GANTask):
         _check_rows(n)  # before the pool's POOL_FACTOR * n hides a bool or a float
         transformer = self._require_transformer()
         fitted = transformer.span_counts is not None
-        if conditions == {}:  # the CLI without --condition: no condition
-            conditions = None
+        if condition == {}:  # the CLI without --condition: no condition
+            condition = None
         if calibrate is None:
-            calibrate = conditions is None and fitted and bool(transformer.target)
-        elif calibrate and (conditions is not None or not fitted):
+            calibrate = condition is None and fitted and bool(transformer.target)
+        elif calibrate and (condition is not None or not fitted):
             raise GankitError(
                 "calibrated sampling needs a model fitted by this gankit version (its "
                 "transformer.json has span counts) and no conditions: the counts are the "
                 "table's, not those of the rows meeting a condition"
             )
         if not calibrate:
-            rows = self.generate(n, seed=seed, ema=ema, conditions=conditions).numpy()
-            return transformer.inverse_transform(rows)
+            rows = self.generate_raw(
+                n, seed=seed, condition=condition, truncation=truncation, ema=ema
+            )
+            return transformer.inverse_transform(rows.numpy())
         blocks = [
-            self._calibrated_block(min(_CALIBRATED_BLOCK, n - start), seed, block, ema)
+            self._calibrated_block(min(_CALIBRATED_BLOCK, n - start), seed, block, ema, truncation)
             for block, start in enumerate(range(0, n, _CALIBRATED_BLOCK))
         ]
         return transformer.inverse_transform(np.concatenate(blocks))
 
-    def _calibrated_block(self, n: int, seed: int, block: int, ema: bool) -> np.ndarray:
+    def _calibrated_block(
+        self, n: int, seed: int, block: int, ema: bool, truncation: float | None
+    ) -> np.ndarray:
         """``n`` encoded rows kept from a pool of ``POOL_FACTOR * n`` (see :meth:`sample`)."""
         transformer = self._require_transformer()
         # The pool's noise and the selection's draws come from two streams derived from
@@ -384,7 +400,9 @@ class TabularGAN(GANTask):
         # SeedSequence refuses negative numbers; torch reads seed -1 as 2**64 - 1, and so do we.
         streams = np.random.SeedSequence([seed % 2**64, block])
         pool_seed, pick_seed = streams.generate_state(2)
-        pool = self.generate(POOL_FACTOR * n, seed=int(pool_seed), ema=ema).numpy()
+        pool = self.generate_raw(
+            POOL_FACTOR * n, seed=int(pool_seed), truncation=truncation, ema=ema
+        ).numpy()
         codes, targets = transformer.span_codes(pool)
         rng = torch.Generator().manual_seed(int(pick_seed))
         # Each class keeps its share of the pool: n / POOL_FACTOR rows per pool row, rounded so
@@ -409,19 +427,24 @@ class TabularGAN(GANTask):
     def postprocess(self, x: torch.Tensor) -> pd.DataFrame:
         return self._require_transformer().inverse_transform(x.numpy())
 
-    # ------------------------------------------------------------ save/load
-    def save(self, out: str | Path) -> Path:
-        """The model directory plus ``transformer.json`` (the fitted encoding, plain JSON)."""
-        transformer = self._require_transformer()
-        out = super().save(out)
-        write_json(out / TRANSFORMER_NAME, transformer.to_json())
-        return out
+    @property
+    def condition_kind(self) -> str | None:
+        return "columns"
 
-    @classmethod
-    def from_dir(cls, path: str | Path) -> TabularGAN:
-        gan = super().from_dir(path)
-        gan.transformer = _read_transformer(Path(path))
-        return gan
+    def describe(self) -> dict[str, Any]:
+        described = {**super().describe(), "truncation": True, "output": "table"}
+        if self.transformer is not None:
+            described["columns"] = [asdict(spec) for spec in self.transformer.columns]
+            described["target"] = self.transformer.target
+        return described
+
+    # ------------------------------------------------------------ save/load
+    def save_extras(self, out: Path) -> None:
+        """``transformer.json``: the fitted encoding, plain JSON."""
+        write_json(out / TRANSFORMER_NAME, self._require_transformer().to_json())
+
+    def load_extras(self, path: Path) -> None:
+        self.transformer = _read_transformer(path)
 
     # --------------------------------------------------------------- report
     def render(self, G: nn.Module, path: Path) -> None:
@@ -430,7 +453,7 @@ class TabularGAN(GANTask):
             return
         ema, self.G_ema = self.G_ema, G
         try:
-            synthetic = self.sample(2000, seed=0)
+            synthetic = self.generate(2000, seed=0)
         finally:
             self.G_ema = ema
         real = self._train_frame.sample(min(2000, len(self._train_frame)), random_state=0)
@@ -458,7 +481,7 @@ class TabularGAN(GANTask):
         from gankit.metrics.tabular import dcr, quality, tstr
 
         specs = self._require_transformer().columns
-        synthetic = self.sample(n, seed=seed)
+        synthetic = self.generate(n, seed=seed)
         sample = real.sample(min(n, len(real)), random_state=seed)
         result: dict[str, Any] = {"rows": n}
         try:

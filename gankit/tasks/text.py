@@ -111,6 +111,7 @@ class TextGAN(ImageGAN):
     task = "text-images"
     presets = TEXT_PRESETS
     default_preset = "default"
+    condition_alias = "text"
 
     def __init__(
         self,
@@ -210,45 +211,25 @@ class TextGAN(ImageGAN):
         """Sentences used when none is given: the ten digits in turn, medium and upright."""
         return [render_caption(TRAIN_TEMPLATES[0], i % 10, 1, 1) for i in range(n)]
 
-    def generate(
-        self,
-        n: int,
-        seed: int = 0,
-        ema: bool = True,
-        labels: Any = None,
-        text: str | Sequence[str] | None = None,
-        truncation: float | None = None,
-    ) -> torch.Tensor:
-        """Raw output in [-1, 1] for ``n`` latents from ``seed``, drawn as ``text`` says.
+    @property
+    def condition_kind(self) -> str | None:
+        return "text"
 
-        ``text``: one sentence for all, a list of ``n``, or None (:meth:`default_texts`);
-        ``truncation``: as for :meth:`ImageGAN.generate`.
-        """
-        G = self._sampling_generator(n, ema)
-        if labels is not None:
-            raise GankitError("a text-conditional model takes text=, not labels=")
-        cond = self.embed(text if text is not None else self.default_texts(n), n)
-        return generate(G, n, seed, cond=cond, truncation=truncation)
+    def encode_condition(self, condition: Any, n: int) -> torch.Tensor:
+        """Sentence embeddings: ``condition`` is one sentence for all, a list of ``n``, or None
+        (:meth:`default_texts`)."""
+        if condition is not None and not isinstance(condition, str | Sequence):
+            raise GankitError(
+                f"a text-conditional model takes a sentence or a list of sentences, got "
+                f"{type(condition).__name__} {condition!r}"
+            )
+        return self.embed(condition if condition is not None else self.default_texts(n), n)
 
-    def sample(
-        self,
-        n: int,
-        seed: int = 0,
-        ema: bool = True,
-        labels: Any = None,
-        text: str | Sequence[str] | None = None,
-        truncation: float | None = None,
-    ) -> torch.Tensor:
-        """``n`` uint8 images (n, C, H, W) for ``text``; same seed and text, same images.
-
-        Example:
-            >>> gan.sample(8, text="a thin right-slanted seven").shape   # doctest: +SKIP
-            torch.Size([8, 1, 32, 32])
-        """
-        images = self.generate(
-            n, seed=seed, ema=ema, labels=labels, text=text, truncation=truncation
-        )
-        return self.postprocess(images)
+    def describe(self) -> dict[str, Any]:
+        described = super().describe()
+        encoder = self.encoder_ref
+        described.update(classes=[], encoder=encoder.to_dict() if encoder else None)
+        return described
 
     def interpolate(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         raise GankitError("interpolation is not available for text-conditional models yet")
@@ -282,7 +263,7 @@ class TextGAN(ImageGAN):
             dataset.images, "heldout", {name: tuple(e) for name, e in edges.items()}
         )
         texts, digits, levels = heldout_requests(held_out, per_caption=2)
-        fakes = self.generate(len(texts), seed=12345, text=texts)
+        fakes = self.generate_raw(len(texts), seed=12345, condition=texts)
         quality = labelled_quality(
             dataset.images, fakes, seed=self.train_config.seed, fake_labels=digits
         )
@@ -336,7 +317,7 @@ def attribute_agreement(
     the ceiling: three levels cannot rank a continuum perfectly (about 0.94 for terciles).
 
     Example:
-        >>> attribute_agreement(gan.generate(270, text=texts), levels)  # doctest: +SKIP
+        >>> attribute_agreement(gan.generate_raw(270, condition=texts), levels)  # doctest: +SKIP
     """
     measured = measure_in_chunks(fakes)
     result: dict[str, Any] = {}

@@ -19,7 +19,7 @@ from gankit.data import ToyData, toy_mixture
 from gankit.errors import GankitError
 from gankit.metrics.modes import toy_mode_stats
 from gankit.nn.generate import generate
-from gankit.tasks.base import GANTask, Preset
+from gankit.tasks.base import Generator, Preset
 from gankit.train import TrainConfig
 from gankit.train.objective import Objective
 from gankit.viz import save_scatter
@@ -104,7 +104,7 @@ class NearestFakeCoverage(Objective):
         return {"coverage": self.weight * nearest.mean()}
 
 
-class ToyGAN(GANTask):
+class ToyGAN(Generator):
     """A GAN on 2-D Gaussian mixtures; samples are float points (N, 2)."""
 
     task = "toy"
@@ -134,11 +134,17 @@ class ToyGAN(GANTask):
         weight = (self.model_config or {}).get("coverage_weight", 0.0)
         return NearestFakeCoverage(weight) if weight > 0 else None
 
-    def generate(
-        self, n: int, seed: int = 0, ema: bool = True, truncation: float | None = None
+    def generate_raw(
+        self,
+        n: int,
+        *,
+        seed: int = 0,
+        condition: Any = None,
+        truncation: float | None = None,
+        ema: bool = True,
     ) -> torch.Tensor:
         """Points for ``n`` latents from ``seed``; ``truncation`` only without latent buckets."""
-        G = self._sampling_generator(n, ema)
+        G = self._inference_generator(ema)
         if truncation is not None and getattr(G, "buckets", 0):
             # The first latent coordinate picks the bucket, hence the mode: clipping it would
             # leave the outer buckets (a third of them at t = 1) unreachable.
@@ -146,11 +152,16 @@ class ToyGAN(GANTask):
                 "truncation would drop modes of a generator with latent buckets (e.g. "
                 "toy-rpgan): the truncated coordinate picks the bucket; sample without truncation"
             )
-        return super().generate(n, seed=seed, ema=ema, truncation=truncation)
+        return super().generate_raw(
+            n, seed=seed, condition=condition, truncation=truncation, ema=ema
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "truncation": True, "output": "points"}
 
     def render(self, G: nn.Module, path: Path) -> None:
         save_scatter(generate(G, 2500, seed=0), path, torch.tensor(self.data_info["centers"]))
 
     def evaluate(self, dataset: ToyData) -> dict[str, Any]:
-        stats = toy_mode_stats(self.generate(2500, seed=12345), dataset.centers, dataset.std)
+        stats = toy_mode_stats(self.generate_raw(2500, seed=12345), dataset.centers, dataset.std)
         return {"modes": {**stats, "num_modes": len(dataset.centers)}}

@@ -46,7 +46,7 @@ from gankit.metrics.classifier import (
 )
 from gankit.nn import TRANSLATORS
 from gankit.nn.translation import CycleGANConfig, Pix2PixConfig
-from gankit.tasks.base import GANTask, Preset
+from gankit.tasks.base import Preset, Translator
 from gankit.train import TrainConfig
 from gankit.train.objective import Objective
 from gankit.viz import save_image_grid, to_uint8
@@ -509,7 +509,7 @@ def _grid_rows(*rows: Tensor) -> Tensor:
     return torch.cat([convert_channels(row, channels) for row in rows])
 
 
-class _Translator(GANTask):
+class _ImageTranslator(Translator):
     """What Pix2Pix and CycleGAN share: no noise, images in, images out."""
 
     architectures = TRANSLATORS
@@ -548,17 +548,36 @@ class _Translator(GANTask):
             G.train(was_training)
         return torch.cat(out)
 
-    def generate(
-        self, n: int, seed: int = 0, ema: bool = True, truncation: float | None = None
+    def apply(
+        self,
+        inputs: Any,
+        *,
+        direction: str | None = None,
+        ema: bool = True,
+        batch_size: int = 64,
     ) -> Tensor:
-        raise GankitError(
-            f"a {type(self).__name__} model translates images instead of drawing samples from "
-            "noise; use apply(images) or `gankit translate apply`"
-        )
+        """Translate images (uint8 0..255 or float in [-1, 1], (N, C, H, W)) to uint8 images.
 
-    def _generator(self, ema: bool) -> nn.Module:
-        self._require_trained()
-        return self.G_ema if ema and self.G_ema is not None else self.G
+        Any size divisible by ``2**depth`` works (the U-Net is fully convolutional); the same
+        input always gives the same output (dropout is off outside training).
+        """
+        direction = self.check_direction(direction)
+        G = self._direction_generator(self._inference_generator(ema), direction)
+        source = _as_images(inputs, G.config.in_channels, f"images to translate {direction}")
+        return self._run(G, source, batch_size)
+
+    def _direction_generator(self, G: nn.Module, direction: str) -> nn.Module:
+        """The network that translates in ``direction`` (pix2pix: G itself)."""
+        return G
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "resolution": self.data_info.get("resolution"),
+            "channels": self.data_info.get("channels"),
+            "input": "images",
+            "output": "images",
+        }
 
 
 # ----------------------------------------------------------------------------- pix2pix
@@ -602,7 +621,7 @@ PIX2PIX_PRESETS: dict[str, Preset] = {
 }
 
 
-class Pix2Pix(_Translator):
+class Pix2Pix(_ImageTranslator):
     """Paired translation A -> B from aligned pairs (``mnist-edges``, ``photos-colour``, a folder,
     a PairedData).
 
@@ -676,16 +695,6 @@ class Pix2Pix(_Translator):
     def objective(self) -> Pix2PixObjective:
         config = Pix2PixConfig(**(self.model_config or {}))
         return Pix2PixObjective(config.l1_weight, config.gan_weight)
-
-    def apply(self, images: Any, ema: bool = True, batch_size: int = 64) -> Tensor:
-        """Translate source images (uint8 0..255 or float in [-1, 1]) to uint8 targets.
-
-        Any size divisible by ``2**depth`` works (the U-Net is fully convolutional); the same
-        input always gives the same output (dropout is off outside training).
-        """
-        G = self._generator(ema)
-        source = _as_images(images, G.config.in_channels, "images to translate")
-        return self._run(G, source, batch_size)
 
     def render(self, G: nn.Module, path: Path) -> None:
         if self._preview is None:
@@ -781,7 +790,7 @@ CYCLEGAN_PRESETS: dict[str, Preset] = {
 }
 
 
-class CycleGAN(_Translator):
+class CycleGAN(_ImageTranslator):
     """Unpaired translation between domains A and B (``digits-mnist``, a folder, UnpairedData).
 
     A folder holds ``A/`` and ``B/`` (or ``trainA/`` and ``trainB/``) with any file names.
@@ -794,6 +803,7 @@ class CycleGAN(_Translator):
     task = "cyclegan"
     presets = CYCLEGAN_PRESETS
     default_preset = "default"
+    directions = ("AB", "BA")
 
     def __init__(
         self,
@@ -893,17 +903,15 @@ class CycleGAN(_Translator):
                 rounds=config.semantic_rounds,
             )
 
-    def save(self, out: str | Path) -> Path:
-        """The model directory of :meth:`GANTask.save`, plus the semantic term's classifiers."""
-        out = super().save(out)
+    def save_extras(self, out: Path) -> None:
+        """The semantic term's classifiers, when it has them."""
         for domain, classifier in (("A", self.semantic), ("B", self.semantic_b)):
             if classifier is not None:
                 save_module(classifier, out / _SEMANTIC_WEIGHTS[domain])
-        return out
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> CycleGAN:
-        """:meth:`GANTask.from_config`; a config from before ``semantic_jitter`` keeps it off.
+        """:meth:`~gankit.tasks.base.GANTask.from_config`; a config from before ``semantic_jitter`` keeps it off.
 
         Such a model was trained without the jitter, now on by default: a resumed run must go on
         as it began.
@@ -913,15 +921,13 @@ class CycleGAN(_Translator):
             config = {**config, "model": {**model, "semantic_jitter": False}}
         return super().from_config(config)
 
-    @classmethod
-    def from_dir(cls, path: str | Path) -> CycleGAN:
-        """Load a model directory; the semantic term's classifiers come back from their weights."""
-        gan = super().from_dir(path)
-        used = {"A": gan.model_config.get("semantic_weight", 0) > 0}
-        used["B"] = used["A"] and gan.model_config.get("semantic_adapt", False)
+    def load_extras(self, path: Path) -> None:
+        """The semantic term's classifiers come back from their weights."""
+        used = {"A": self.model_config.get("semantic_weight", 0) > 0}
+        used["B"] = used["A"] and self.model_config.get("semantic_adapt", False)
         for domain, attribute in (("A", "semantic"), ("B", "semantic_b")):
             if used[domain]:
-                weights = Path(path) / _SEMANTIC_WEIGHTS[domain]
+                weights = path / _SEMANTIC_WEIGHTS[domain]
                 # The class count the weights hold: data fine-tuned on after the classifier was
                 # fitted may have other labels, or none. (A file without a head: the default,
                 # and load_module names what is missing.)
@@ -930,18 +936,10 @@ class CycleGAN(_Translator):
                 config = DigitClassifierConfig(num_classes=classes)
                 classifier = DigitClassifier(config).requires_grad_(False).eval()
                 load_module(classifier, weights)
-                setattr(gan, attribute, classifier)
-        return gan
+                setattr(self, attribute, classifier)
 
-    def apply(
-        self, images: Any, direction: str = "AB", ema: bool = True, batch_size: int = 64
-    ) -> Tensor:
-        """Translate domain-A images to B (``direction="AB"``) or B to A (``"BA"``), as uint8."""
-        if direction not in ("AB", "BA"):
-            raise GankitError(f"direction must be 'AB' or 'BA', got {direction!r}")
-        G = getattr(self._generator(ema), "G_" + direction)
-        source = _as_images(images, G.config.in_channels, f"images to translate {direction}")
-        return self._run(G, source, batch_size)
+    def _direction_generator(self, G: nn.Module, direction: str) -> nn.Module:
+        return getattr(G, "G_" + direction)
 
     def render(self, G: nn.Module, path: Path) -> None:
         if self._preview is None:
@@ -959,7 +957,7 @@ class CycleGAN(_Translator):
         pair, _ = dataset.batch(torch.arange(n))
         channels_a = dataset.channels[0]
         a, b = pair[:, :channels_a], pair[:, channels_a:]
-        G = self._generator(ema=True)
+        G = self._inference_generator(ema=True)
 
         def cycle_l1(x: Tensor, there: str, back: str) -> float:
             moved = self._run(getattr(G, "G_" + there), x, 64).float() / 127.5 - 1.0
