@@ -518,8 +518,17 @@ class Generator(GANTask):
             )
         return self.generate(n, seed=seed, ema=ema, truncation=truncation, **options)
 
+    @property
+    def supports_truncation(self) -> bool:
+        """Whether ``generate(..., truncation=t)`` is meaningful for this model."""
+        return True
+
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "condition": self.condition_kind}
+        return {
+            **super().describe(),
+            "condition": self.condition_kind,
+            "truncation": self.supports_truncation,
+        }
 
 
 class Translator(GANTask):

@@ -297,7 +297,6 @@ class ImageGAN(Generator):
         return {
             **super().describe(),
             "classes": list(self.class_names) if self.condition == CLASS else [],
-            "truncation": True,
             "resolution": self.data_info.get("resolution"),
             "channels": self.data_info.get("channels"),
             "output": "images",

@@ -432,7 +432,7 @@ class TabularGAN(Generator):
         return "columns"
 
     def describe(self) -> dict[str, Any]:
-        described = {**super().describe(), "truncation": True, "output": "table"}
+        described = {**super().describe(), "output": "table"}
         if self.transformer is not None:
             described["columns"] = [asdict(spec) for spec in self.transformer.columns]
             described["target"] = self.transformer.target

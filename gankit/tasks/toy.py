@@ -145,7 +145,7 @@ class ToyGAN(Generator):
     ) -> torch.Tensor:
         """Points for ``n`` latents from ``seed``; ``truncation`` only without latent buckets."""
         G = self._inference_generator(ema)
-        if truncation is not None and getattr(G, "buckets", 0):
+        if truncation is not None and not self.supports_truncation:
             # The first latent coordinate picks the bucket, hence the mode: clipping it would
             # leave the outer buckets (a third of them at t = 1) unreachable.
             raise GankitError(
@@ -156,8 +156,12 @@ class ToyGAN(Generator):
             n, seed=seed, condition=condition, truncation=truncation, ema=ema
         )
 
+    @property
+    def supports_truncation(self) -> bool:
+        return not getattr(self.G, "buckets", 0)
+
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "truncation": True, "output": "points"}
+        return {**super().describe(), "output": "points"}
 
     def render(self, G: nn.Module, path: Path) -> None:
         save_scatter(generate(G, 2500, seed=0), path, torch.tensor(self.data_info["centers"]))
