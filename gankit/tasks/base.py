@@ -137,7 +137,9 @@ class GANTask:
         self.preset = get_preset(self.presets, preset or self.default_preset)
         self.model_overrides = dict(model or {})
         self.train_config = replace(self.preset.train, "training option", **train)
-        self.model_config: dict[str, Any] | None = None
+        # The frozen architecture config _build made (defaults filled in); model_config is its
+        # JSON form for config.json.
+        self.architecture_config: Any = None
         self.data_info: dict[str, Any] = {}
         self.G: nn.Module | None = None
         self.G_ema: nn.Module | None = None
@@ -173,9 +175,17 @@ class GANTask:
     def _build(self) -> None:
         config = {**self.preset.model, **self.model_overrides, **self.arch_config(self.data_info)}
         torch.manual_seed(self.train_config.seed)
-        self.G, self.D, built = build_gan(self.preset.arch, config, self.architectures)
-        self.model_config = to_dict(built)
+        self.G, self.D, self.architecture_config = build_gan(
+            self.preset.arch, config, self.architectures
+        )
         self.G_ema = None
+
+    @property
+    def model_config(self) -> dict[str, Any] | None:
+        """The built architecture settings as written to config.json (None before a build)."""
+        if self.architecture_config is None:
+            return None
+        return to_dict(self.architecture_config)
 
     def config_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild this model: written as ``config.json``."""

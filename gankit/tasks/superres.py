@@ -35,7 +35,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from gankit.config import from_dict
 from gankit.data.folder import find_images
 from gankit.data.superres import (
     SRPatches,
@@ -340,7 +339,7 @@ class SuperResolution(Translator):
     def config(self) -> RRDBConfig:
         """The generator/recipe config actually built (defaults filled in)."""
         self._require_trained()
-        return from_dict(RRDBConfig, self.model_config, "rrdb config")
+        return self.architecture_config
 
     def objective(self) -> SRObjective:
         return SRObjective(self.config)
@@ -405,7 +404,7 @@ class SuperResolution(Translator):
     def describe(self) -> dict[str, Any]:
         return {
             **super().describe(),
-            "scale": self.config.scale if self.model_config else self.scale,
+            "scale": self.config.scale if self.architecture_config else self.scale,
             "input": "images",
             "output": "images",
         }

@@ -28,7 +28,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gankit.config import from_dict
 from gankit.data.tabular import (
     ConditionSampler,
     TableTransformer,
@@ -252,7 +251,7 @@ class TabularGAN(Generator):
         return {k: tuple(v) if isinstance(v, list) else v for k, v in layout.items()}
 
     def objective(self) -> Objective | None:
-        config = from_dict(TabularConfig, self.model_config or {}, "tabular model config")
+        config: TabularConfig = self.architecture_config
         wanted = config.target and config.target_weight > 0
         classifier = self._target_classifier() if wanted else None
         if config.frequency_weight == 0 and classifier is None:

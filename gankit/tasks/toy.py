@@ -131,7 +131,7 @@ class ToyGAN(Generator):
         return {"data_dim": 2}
 
     def objective(self) -> Objective | None:
-        weight = (self.model_config or {}).get("coverage_weight", 0.0)
+        weight = self.architecture_config.coverage_weight
         return NearestFakeCoverage(weight) if weight > 0 else None
 
     def generate_raw(
@@ -144,7 +144,6 @@ class ToyGAN(Generator):
         ema: bool = True,
     ) -> torch.Tensor:
         """Points for ``n`` latents from ``seed``; ``truncation`` only without latent buckets."""
-        G = self._inference_generator(ema)
         if truncation is not None and not self.supports_truncation:
             # The first latent coordinate picks the bucket, hence the mode: clipping it would
             # leave the outer buckets (a third of them at t = 1) unreachable.

@@ -201,8 +201,15 @@ def trained(tmp_path_factory):
 def test_fit_save_load_gives_identical_outputs(task, preset, trained):
     gan, run = trained(task, preset)
     recipe = RECIPES[task]
-    for name in ("config.json", "G.safetensors", "G_ema.safetensors", "D.safetensors",
-                 "stats.jsonl", "metrics.json", "report.md"):
+    for name in (
+        "config.json",
+        "G.safetensors",
+        "G_ema.safetensors",
+        "D.safetensors",
+        "stats.jsonl",
+        "metrics.json",
+        "report.md",
+    ):
         assert (run / name).is_file(), name
     config = json.loads((run / "config.json").read_text())
     assert (config["task"], config["preset"], config["format_version"]) == (task, preset, 1)
@@ -224,8 +231,10 @@ def test_fit_save_load_gives_identical_outputs(task, preset, trained):
         for direction in gan.directions:
             out = gan.apply(recipe.inputs(), direction=direction)
             assert _same(reloaded.apply(recipe.inputs(), direction=direction), out)
-            assert _same(gan.apply(recipe.inputs(), direction=direction, ema=False),
-                         reloaded.apply(recipe.inputs(), direction=direction, ema=False))
+            assert _same(
+                gan.apply(recipe.inputs(), direction=direction, ema=False),
+                reloaded.apply(recipe.inputs(), direction=direction, ema=False),
+            )
             assert out.dtype == torch.uint8 and len(out) == len(recipe.inputs())
 
 
