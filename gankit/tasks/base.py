@@ -339,6 +339,7 @@ class GANTask:
 
         ``gankit info`` prints it and a server can list it; tasks add their own entries (classes,
         columns, directions, scale). Example:
+            >>> from gankit import ToyGAN
             >>> ToyGAN().describe()["inference"]
             'generate'
         """
@@ -496,6 +497,7 @@ class Generator(GANTask):
         """``n`` samples of G_ema (``ema=False``: the raw G): same arguments, same samples.
 
         Example:
+            >>> from gankit import ToyGAN
             >>> gan = ToyGAN(model={"hidden": 8}, batch_size=8).fit("ring", steps=1, quiet=True)
             >>> gan.generate(4, seed=0).shape
             torch.Size([4, 2])
