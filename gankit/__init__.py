@@ -6,10 +6,9 @@ Example:
     >>> images = load("runs/d").sample(64, seed=0)  # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
-
-from gankit.errors import GankitError  # noqa: E402
-from gankit.tasks import (  # noqa: E402
+from gankit._version import __version__
+from gankit.errors import GankitError
+from gankit.tasks import (
     CycleGAN,
     ImageGAN,
     Pix2Pix,

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gankit import __version__
+from gankit._version import __version__
 from gankit.errors import GankitError
 from gankit.io import FORMAT_VERSION, atomic_dir, load_module, read_config, save_module, write_json
 
