@@ -8,9 +8,9 @@ with its weights hash, the sample counts, the seed and the reference data) becau
 are only comparable under the same protocol.
 
 Example:
-    >>> result = evaluate_model(trained["images"], extractor_dir, n=50)  # tiny model, extractor
-    >>> sorted(result["metrics"])[:3], result["protocol"]["n_fake"]
-    (['classes_covered', 'class_counts', 'class_kl_to_uniform'], 50)
+    >>> result = evaluate_model(image_model, extractor_dir, ("fd", "pr"), n=50)  # two directories
+    >>> result["metrics"]["fd"] > 0, result["protocol"]["n_fake"], (image_model / "eval.md").exists()
+    (True, 50, True)
 """
 
 from __future__ import annotations
