@@ -13,7 +13,7 @@ Example:
     >>> df = demo_table(64)  # or pd.read_csv(...)
     >>> gan = TabularGAN(batch_size=10).fit(df, steps=2, quiet=True)  # real runs: thousands
     >>> rows = gan.generate(100, seed=0, condition={"city": "Oslo"})
-    >>> (rows["city"] == "Oslo").all(), list(rows.columns) == list(df.columns)
+    >>> bool((rows["city"] == "Oslo").all()), list(rows.columns) == list(df.columns)
     (True, True)
     >>> load(gan.save(tmp / "t")).generate(5, seed=0).equals(gan.generate(5, seed=0))
     True
