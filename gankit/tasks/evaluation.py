@@ -9,8 +9,10 @@ are only comparable under the same protocol.
 
 Example:
     >>> result = evaluate_model(image_model, extractor_dir, ("fd", "pr"), n=50)  # two directories
-    >>> result["metrics"]["fd"] > 0, result["protocol"]["n_fake"], (image_model / "eval.md").exists()
-    (True, 50, True)
+    >>> result["metrics"]["fd"] > 0, result["protocol"]["n_fake"]
+    (True, 50)
+    >>> (image_model / "eval.md").exists()  # and "eval" in its metrics.json
+    True
 """
 
 from __future__ import annotations
