@@ -239,3 +239,18 @@ def with_channels(data: ImageData, channels: int | None) -> ImageData:
     return ImageData(
         convert_channels(data.images, channels), data.labels, data.class_names, data.name
     )
+
+
+def real_images(data: ImageData, n: int, seed: int) -> torch.Tensor:
+    """Up to ``n`` images of ``data`` in [-1, 1]: the real side of a comparison with samples.
+
+    A seeded random subset when the dataset is larger, in dataset order, so the same seed gives
+    the same reference set.
+
+    Example:
+        >>> data = ImageData(torch.zeros(10, 1, 4, 4, dtype=torch.uint8), None, (), "blank")
+        >>> real_images(data, 3, seed=0).shape, real_images(data, 50, seed=0).shape
+        (torch.Size([3, 1, 4, 4]), torch.Size([10, 1, 4, 4]))
+    """
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
+    return data.batch(order.sort().values)

@@ -24,8 +24,9 @@ def load(path: str | Path) -> GANTask:
     """Load any gankit model directory (``config.json`` + ``*.safetensors``).
 
     Example:
-        >>> gan = load("runs/digits")      # doctest: +SKIP
-        >>> images = gan.sample(16, seed=0)  # doctest: +SKIP
+        >>> gan = load(image_model)  # a model directory: config.json + *.safetensors
+        >>> type(gan).__name__, gan.generate(16, seed=0, condition=7).shape
+        ('ImageGAN', torch.Size([16, 1, 16, 16]))
     """
     task = read_config(path)["task"]
     if task not in TASKS:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-import gankit
+from gankit._version import __version__
 from gankit.config import from_dict, replace, to_dict
 from gankit.errors import GankitError
 from gankit.io import (
@@ -191,7 +191,7 @@ class GANTask:
         """Everything needed to rebuild this model: written as ``config.json``."""
         return {
             "format_version": FORMAT_VERSION,
-            "gankit_version": gankit.__version__,
+            "gankit_version": __version__,
             "task": self.task,
             "preset": self.preset.name,
             "arch": self.preset.arch,

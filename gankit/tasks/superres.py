@@ -20,9 +20,12 @@ antialiased bicubic downscaling. Inference is tiled with overlap, so any image s
 
 Example:
     >>> from gankit import SuperResolution
-    >>> sr = SuperResolution("esrgan", scale=4)                         # doctest: +SKIP
-    >>> sr.fit("photos", steps=4000, out="runs/sr")                      # doctest: +SKIP
-    >>> big = sr.upscale("small.png")  # uint8 (3, 4H, 4W)               # doctest: +SKIP
+    >>> tiny = {"width": 8, "blocks": 1, "growth": 4, "d_width": 8, "d_stages": 2}
+    >>> sr = SuperResolution("esrgan", scale=4, patch=32, model=tiny, batch_size=2)
+    >>> sr = sr.fit(steps=1, quiet=True)  # the shipped photographs; real runs: thousands of steps
+    >>> small = torch.randint(0, 256, (3, 20, 30), dtype=torch.uint8)  # or a file path
+    >>> sr.apply(small).shape  # uint8 (3, 4H, 4W)
+    torch.Size([3, 80, 120])
 """
 
 from __future__ import annotations
@@ -176,9 +179,10 @@ def upscale_tiled(
     least G's receptive-field radius the result equals whole-image inference exactly.
 
     Example:
-        >>> lr = torch.rand(1, 3, 300, 200) * 2 - 1
-        >>> upscale_tiled(G, lr, scale=4).shape  # doctest: +SKIP
-        torch.Size([1, 3, 1200, 800])
+        >>> G = load(sr_model).G_ema  # an x2 RRDB generator
+        >>> lr = torch.rand(1, 3, 30, 20) * 2 - 1
+        >>> upscale_tiled(G, lr, scale=2, tile=16).shape
+        torch.Size([1, 3, 60, 40])
     """
     if tile < 1 or overlap < 0:
         raise GankitError(f"tile must be >= 1 and overlap >= 0, got {tile} and {overlap}")
@@ -272,9 +276,12 @@ class SuperResolution(Translator):
     weights); any other keyword overrides a :class:`~gankit.train.TrainConfig` field.
 
     Example:
-        >>> sr = SuperResolution("psnr", scale=2, steps=500)                  # doctest: +SKIP
-        >>> sr.fit("photos", out="runs/sr2").apply("in.png").shape            # doctest: +SKIP
-        torch.Size([3, 512, 512])
+        >>> sr = SuperResolution("psnr", scale=2, steps=500)
+        >>> sr.scale, sr.train_config.steps
+        (2, 500)
+        >>> batch = torch.zeros(2, 3, 8, 8, dtype=torch.uint8)
+        >>> load(sr_model).apply(batch).shape  # a trained x2 model: (N, 3, 2H, 2W)
+        torch.Size([2, 3, 16, 16])
     """
 
     task = "superres"
@@ -396,8 +403,8 @@ class SuperResolution(Translator):
         """One image upscaled: :meth:`apply` under its earlier name.
 
         Example:
-            >>> gankit.load("runs/sr").upscale("small.png").shape   # doctest: +SKIP
-            torch.Size([3, 1024, 1024])
+            >>> load(sr_model).upscale(torch.zeros(3, 8, 12, dtype=torch.uint8)).shape
+            torch.Size([3, 16, 24])
         """
         return self.apply(image, **options)
 

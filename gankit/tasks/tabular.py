@@ -9,9 +9,13 @@ output back into a DataFrame with the input's columns, dtypes, categories and nu
 Example:
     >>> import pandas as pd
     >>> from gankit import TabularGAN, load
-    >>> gan = TabularGAN().fit(df, steps=2000, out="runs/t")            # doctest: +SKIP
-    >>> rows = gan.sample(1000, seed=0, conditions={"sex": "Female"})    # doctest: +SKIP
-    >>> load("runs/t").sample(5, seed=0).equals(gan.sample(5, seed=0))  # doctest: +SKIP
+    >>> from gankit.data.tabular import demo_table
+    >>> df = demo_table(64)  # or pd.read_csv(...)
+    >>> gan = TabularGAN(batch_size=10).fit(df, steps=2, quiet=True)  # real runs: thousands
+    >>> rows = gan.generate(100, seed=0, condition={"city": "Oslo"})
+    >>> bool((rows["city"] == "Oslo").all()), list(rows.columns) == list(df.columns)
+    (True, True)
+    >>> load(gan.save(tmp / "t")).generate(5, seed=0).equals(gan.generate(5, seed=0))
     True
 """
 
@@ -128,7 +132,9 @@ class TabularGAN(Generator):
     :class:`~gankit.train.TrainConfig` field; ``model`` overrides architecture settings.
 
     Example:
-        >>> gan = TabularGAN("default", steps=3000, model={"pack": 5})   # doctest: +SKIP
+        >>> gan = TabularGAN("default", steps=3000, model={"pack": 5})
+        >>> gan.train_config.steps, gan.model_overrides
+        (3000, {'pack': 5})
     """
 
     task = "tabular"
