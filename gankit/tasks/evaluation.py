@@ -32,7 +32,7 @@ from gankit.metrics.evaluate import evaluate_images
 from gankit.metrics.extractors import FeatureExtractor, build_extractor
 from gankit.metrics.frechet import frechet_distance
 from gankit.nn.generate import generate
-from gankit.tasks import load
+from gankit.tasks import Generator, load
 from gankit.train.callbacks import Callback
 
 
@@ -55,8 +55,10 @@ def evaluate_model(
     if n < 2:
         raise GankitError(f"--n must be at least 2 samples, got {n}")
     gan = load(model_dir)
-    if gan.task != "images":
-        raise GankitError(f"gankit eval scores image models; {model_dir} is a {gan.task!r} model")
+    if not isinstance(gan, Generator) or gan.describe().get("output") != "images":
+        raise GankitError(
+            f"gankit eval scores models that generate images; {model_dir} is a {gan.task!r} model"
+        )
     source = reference or gan.data_info.get("source")
     if source is None:
         raise GankitError(f"{model_dir} was trained on in-memory data; pass --reference DATA")

@@ -36,7 +36,7 @@ def test_evaluate_model_writes_metrics_with_protocol(extractor_dir, tmp_path):
 
 def test_evaluate_model_refuses_what_it_cannot_score(extractor_dir, tmp_path):
     ToyGAN(model={"hidden": 8}, batch_size=8).fit("ring", steps=1, out=tmp_path / "toy", quiet=True)
-    with pytest.raises(GankitError, match="scores image models"):
+    with pytest.raises(GankitError, match="scores models that generate images"):
         evaluate_model(tmp_path / "toy", extractor_dir)
     with pytest.raises(GankitError, match="at least 2"):
         evaluate_model(tmp_path / "toy", extractor_dir, n=1)
