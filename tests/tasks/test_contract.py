@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -34,7 +34,7 @@ HAS_TEXT_ENCODER = all(
 class Recipe:
     """How to build a task at a tiny size, what to train it on, and what to feed it."""
 
-    build: Callable[[str], GANTask]  # preset -> untrained task object
+    build: Callable[..., GANTask]  # (preset, **training overrides) -> untrained task object
     data: Callable[[], Any]
     # Generators: a valid condition (None: unconditional) and conditions that must be refused.
     condition: Any = None
@@ -42,20 +42,20 @@ class Recipe:
     # Translators: a valid input batch and inputs that must be refused.
     inputs: Callable[[], Any] | None = None
     bad_inputs: tuple[Callable[[], Any], ...] = ()
-    presets: dict[str, dict[str, Any]] = field(default_factory=dict)  # extra model overrides
 
 
 def _digits():
     return load_digits(16)
 
 
-def _images(preset: str, cls_name: str = "images") -> GANTask:
+def _images(preset: str, cls_name: str = "images", **train: Any) -> GANTask:
     cls = TASKS[cls_name]
     arch = cls.presets[preset].arch
     model = {"width": 16} if arch == "resnet" else {"g_width": 8, "d_width": 8}
     if cls_name == "text-images":
         model["condition_embed"] = 16
-    return cls(preset, resolution=32 if arch == "resnet" else 16, model=model, **TRAIN)
+    resolution = 32 if arch == "resnet" else 16
+    return cls(preset, resolution=resolution, model=model, **{**TRAIN, **train})
 
 
 _TRANSLATOR = {"width": 4, "d_width": 4, "depth": 4, "d_layers": 1}
@@ -77,17 +77,21 @@ def _domains() -> UnpairedData:
     )
 
 
-def _cyclegan(preset: str) -> GANTask:
+def _cyclegan(preset: str, **train: Any) -> GANTask:
     model = {**_TRANSLATOR, "pool_size": 4}
     if TASKS["cyclegan"].presets[preset].model.get("semantic_weight"):
         model.update(semantic_steps=3, semantic_rounds=1)
-    return TASKS["cyclegan"](preset, model=model, **TRAIN)
+    return TASKS["cyclegan"](preset, model=model, **{**TRAIN, **train})
 
 
-def _superres(preset: str) -> GANTask:
+def _superres(preset: str, **train: Any) -> GANTask:
     model = {"width": 8, "blocks": 1, "growth": 4, "d_width": 8, "d_stages": 2}
     model["pretrain_steps"] = 1
-    return TASKS["superres"](preset, scale=2, patch=16, model=model, **TRAIN)
+    return TASKS["superres"](preset, scale=2, patch=16, model=model, **{**TRAIN, **train})
+
+
+def _plain(task: str, model: dict[str, Any]) -> Callable[..., GANTask]:
+    return lambda preset, **train: TASKS[task](preset, model=model, **{**TRAIN, **train})
 
 
 _TABULAR = {"g_hidden": [16], "d_hidden": [16], "latent_dim": 8, "pack": 4, "target": "member"}
@@ -99,24 +103,24 @@ RECIPES: dict[str, Recipe] = {
         bad_conditions=("seven",),  # unconditional presets refuse any; *-cond an unknown class
     ),
     "text-images": Recipe(
-        lambda preset: _images(preset, "text-images"),
+        lambda preset, **train: _images(preset, "text-images", **train),
         _digits,
         condition="a thin right-slanted seven",
         bad_conditions=(7, ["three sentences", "for", "two samples"]),
     ),
     "toy": Recipe(
-        lambda preset: TASKS["toy"](preset, model={"hidden": 16}, **TRAIN),
+        _plain("toy", {"hidden": 16}),
         lambda: "ring",
         bad_conditions=(1,),
     ),
     "tabular": Recipe(
-        lambda preset: TASKS["tabular"](preset, model=_TABULAR, **TRAIN),
+        _plain("tabular", _TABULAR),
         lambda: demo_table(64),
         condition={"city": "Oslo"},
         bad_conditions=({"nope": 1}, {"city": "Atlantis"}, "city=Oslo"),
     ),
     "pix2pix": Recipe(
-        lambda preset: TASKS["pix2pix"](preset, model=_TRANSLATOR, **TRAIN),
+        _plain("pix2pix", _TRANSLATOR),
         _pairs,
         inputs=lambda: canny_edges(_digits().images[-3:]),
         bad_inputs=(
