@@ -13,24 +13,28 @@ from gankit._version import __version__
 from gankit.errors import GankitError
 from gankit.tasks import (
     CycleGAN,
+    Generator,
     ImageGAN,
     Pix2Pix,
     SuperResolution,
     TabularGAN,
     TextGAN,
     ToyGAN,
+    Translator,
     load,
 )
 
 __all__ = [
     "CycleGAN",
     "GankitError",
+    "Generator",
     "ImageGAN",
     "Pix2Pix",
     "SuperResolution",
     "TabularGAN",
     "TextGAN",
     "ToyGAN",
+    "Translator",
     "__version__",
     "load",
 ]
