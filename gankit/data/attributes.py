@@ -62,7 +62,9 @@ def measure_attributes(images: torch.Tensor) -> dict[str, torch.Tensor]:
         >>> sorted(measure_attributes(torch.zeros(2, 1, 16, 16)))[:3]
         ['area', 'center_x', 'center_y']
     """
-    ink = ink_density(images).double()  # float64: moments of 60,000 images stay exact enough
+    # float64: moments of 60,000 images stay exact enough; clamped: the measures assume ink in
+    # [0, 1], also for out-of-range float input.
+    ink = ink_density(images).clamp(0.0, 1.0).double()
     batch, height, width = ink.shape
     area = ink.sum(dim=(1, 2))
     has_ink = area > _MIN_INK

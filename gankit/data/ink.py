@@ -29,10 +29,12 @@ from gankit.imageops import to_gray
 
 
 def ink_density(images: Tensor) -> Tensor:
-    """``(B, C, H, W)`` images -> ``(B, H, W)`` ink density in [0, 1].
+    """``(B, C, H, W)`` images -> ``(B, H, W)`` ink density, in [0, 1] for images in range.
 
     uint8 images are read as 0..255; float images as generator output in [-1, 1]. Colour images
-    are turned grey first (ITU-R 601 luma, :func:`gankit.imageops.to_gray`).
+    are turned grey first (ITU-R 601 luma, :func:`gankit.imageops.to_gray`). Out-of-range floats
+    are not clamped: a clamp would stop the gradient at exactly -1 and 1, where a translation
+    that CycleGAN's structure term reads may well sit (measurements clamp for themselves).
 
     Example:
         >>> ink_density(torch.full((2, 1, 4, 4), -1.0)).max().item()
@@ -53,7 +55,7 @@ def ink_density(images: Tensor) -> Tensor:
             f"digit ink (attributes, structure maps) needs uint8 (0..255) or float ([-1, 1]) "
             f"images, got {images.dtype}"
         )
-    return to_gray(ink).squeeze(1).clamp(0.0, 1.0)
+    return to_gray(ink).squeeze(1)
 
 
 class InkMoments(NamedTuple):

@@ -46,7 +46,7 @@ from gankit.tasks.semantic_classifier import (
 )
 from gankit.train import TrainConfig
 from gankit.train.image_pool import ImagePool
-from gankit.train.objective import Objective
+from gankit.train.objective import Objective, Players
 from gankit.viz import save_image_grid, to_uint8
 
 # CycleGAN's frozen classifiers: fitted on domain A's labels, and adapted to domain B.
@@ -94,8 +94,10 @@ class CycleObjective(Objective):
     def _halves(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return x[:, : self.channels[0]], x[:, self.channels[0] :]
 
-    def g_terms(self, trainer: Any, real: Tensor, fake: Tensor, cond: Tensor) -> dict[str, Tensor]:
-        G = getattr(trainer.G, "module", trainer.G)  # unwrap DistributedDataParallel
+    def g_terms(
+        self, players: Players, real: Tensor, fake: Tensor, cond: Tensor
+    ) -> dict[str, Tensor]:
+        G = getattr(players.G, "module", players.G)  # unwrap DistributedDataParallel
         real_a, real_b = self._halves(cond)
         fake_a, fake_b = self._halves(fake)  # fake_a = G_BA(b), fake_b = G_AB(a)
         z = fake.new_zeros(len(fake), 0)
@@ -145,7 +147,7 @@ class CycleObjective(Objective):
         difference = structure_map(translated, *options) - structure_map(source, *options)
         return difference.square().sum((1, 2, 3)).mean()
 
-    def fake_for_d(self, trainer: Any, fake: Tensor) -> Tensor:
+    def fake_for_d(self, players: Players, fake: Tensor) -> Tensor:
         fake_a, fake_b = self._halves(fake)
         return torch.cat([self.pools["A"].query(fake_a), self.pools["B"].query(fake_b)], dim=1)
 

@@ -25,7 +25,7 @@ from gankit.nn.translation import Pix2PixConfig
 from gankit.tasks.base import Preset
 from gankit.tasks.image_translation import EVAL_PAIRS, PREVIEW, ImageTranslator, grid_rows
 from gankit.train import TrainConfig
-from gankit.train.objective import Objective
+from gankit.train.objective import Objective, Players
 from gankit.viz import save_image_grid, to_uint8
 
 
@@ -36,7 +36,9 @@ class Pix2PixObjective(Objective):
         self.l1_weight = l1_weight
         self.gan_weight = gan_weight
 
-    def g_terms(self, trainer: Any, real: Tensor, fake: Tensor, cond: Tensor) -> dict[str, Tensor]:
+    def g_terms(
+        self, players: Players, real: Tensor, fake: Tensor, cond: Tensor
+    ) -> dict[str, Tensor]:
         return {"l1": self.l1_weight * (fake - real).abs().mean()}
 
     def adversarial_weight(self, step: int) -> float:

@@ -48,7 +48,7 @@ from gankit.nn.tabular import (
 )
 from gankit.tasks.base import Generator, Preset
 from gankit.train import TrainConfig
-from gankit.train.objective import Objective
+from gankit.train.objective import Objective, Players
 
 TRANSFORMER_NAME = "transformer.json"
 _CHUNK = 2000  # rows per generator call when sampling
@@ -516,7 +516,7 @@ class TabularTerms(Objective):
         self.g_needs_real = self.frequency_weight > 0
 
     def g_terms(
-        self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
+        self, players: Players, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
     ) -> dict[str, torch.Tensor]:
         terms = {}
         if self.frequency_weight > 0:

@@ -178,8 +178,7 @@ def test_clear_errors(trained, tmp_path):
         gan.upscale(torch.zeros(3, 8, 8))
     with pytest.raises(GankitError, match="uint8"):
         gan.upscale(np.random.default_rng(0).random((8, 8, 3)))  # floats would come back black
-    with pytest.raises(GankitError, match="upscale"):
-        gan.sample(4)
+    assert not hasattr(gan, "sample")  # a translator: it upscales, it draws no samples
     with pytest.raises(GankitError, match="neither"):
         _task().fit(tmp_path / "no-such-folder")
 
