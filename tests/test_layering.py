@@ -54,15 +54,11 @@ ALLOWED: dict[str, set[str]] = {
 
 # Known breaches being fixed in other branches of issue 19; remove each entry once merged.
 KNOWN_EXCEPTIONS = {
-    # bicubic_resize moves to one resize helper below both nn/ and data/ (the imageops branch).
-    ("gankit.data.superres", "gankit.nn.rrdb"),
     # The CLI rewrite: commands/ stop importing helpers back from cli.py.
     ("gankit.commands.translate", "gankit.cli"),
     ("gankit.commands.upscale", "gankit.cli"),
 }
-# tasks/translate.py is being split into pix2pix.py/cyclegan.py (digit geometry to data/, the
-# image pool to train/); its imports are checked again after that merge.
-EXEMPT_MODULES = {"gankit.tasks.translate"}
+EXEMPT_MODULES: set[str] = set()
 # Modules whose lazy imports still name what moved in the layering change: cli.py is rewritten in
 # another branch, and the lead repoints it on merge (gankit.tasks.evaluation.evaluate_model,
 # train_extractor, PeriodicEval; gankit.data.images.real_images).

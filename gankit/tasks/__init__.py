@@ -7,12 +7,13 @@ from pathlib import Path
 from gankit.errors import GankitError
 from gankit.io import read_config
 from gankit.tasks.base import GANTask, Generator, Preset, Translator
+from gankit.tasks.cyclegan import CycleGAN
 from gankit.tasks.images import ImageGAN
+from gankit.tasks.pix2pix import Pix2Pix
 from gankit.tasks.superres import SuperResolution
 from gankit.tasks.tabular import TabularGAN
 from gankit.tasks.text import TextGAN
 from gankit.tasks.toy import ToyGAN
-from gankit.tasks.translate import CycleGAN, Pix2Pix
 
 TASKS: dict[str, type[GANTask]] = {
     cls.task: cls

@@ -352,7 +352,7 @@ class GANTask:
 
     # ------------------------------------------------------------- save/load
     def save(self, out: str | Path) -> Path:
-        """Write ``config.json``, ``G/G_ema/D.safetensors`` and the task's extra files to ``out``."""
+        """Write config.json, G/G_ema/D.safetensors and the task's extra files into ``out``."""
         self._require_trained()
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,7 @@ from gankit.nn.conditioning import NO_CONDITION
 from gankit.nn.generate import generate, slerp
 from gankit.tasks.base import Generator, Preset
 from gankit.train import TrainConfig
-from gankit.train.objective import Condition, Objective
+from gankit.train.objective import Condition, Objective, Players
 from gankit.viz import image_grid, save_gif, save_image_grid, to_uint8
 
 CLASS = "class"
@@ -119,17 +119,17 @@ class AuxClassifierLoss(Objective):
         self.weight = weight
 
     def d_terms(
-        self, trainer: Any, real: torch.Tensor, fake: torch.Tensor, cond: Condition
+        self, players: Players, real: torch.Tensor, fake: torch.Tensor, cond: Condition
     ) -> dict[str, torch.Tensor]:
-        D = trainer.D
+        D = players.D
         loss = F.cross_entropy(D.classify(real).float(), cond)
         loss = loss + F.cross_entropy(D.classify(fake).float(), cond)
         return {"aux": self.weight * loss}
 
     def g_terms(
-        self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Condition
+        self, players: Players, real: torch.Tensor | None, fake: torch.Tensor, cond: Condition
     ) -> dict[str, torch.Tensor]:
-        return {"aux": self.weight * F.cross_entropy(trainer.D.classify(fake).float(), cond)}
+        return {"aux": self.weight * F.cross_entropy(players.D.classify(fake).float(), cond)}
 
 
 class ImageGAN(Generator):

@@ -56,7 +56,7 @@ from gankit.nn.rrdb import RRDBConfig
 from gankit.tasks.base import Preset, Translator
 from gankit.train import TrainConfig
 from gankit.train.ema import make_ema
-from gankit.train.objective import Objective
+from gankit.train.objective import Objective, Players
 from gankit.viz import save_image_grid, to_uint8
 
 SHIPPED = "photos"  # the data name of the built-in training photographs
@@ -131,16 +131,18 @@ class SRObjective(Objective):
     def adversarial_weight(self, step: int) -> float:
         return self.config.adversarial_weight if self._adversarial_phase(step) else 0.0
 
-    def g_terms(self, trainer: Any, real: Tensor, fake: Tensor, cond: Tensor) -> dict[str, Tensor]:
+    def g_terms(
+        self, players: Players, real: Tensor, fake: Tensor, cond: Tensor
+    ) -> dict[str, Tensor]:
         l1 = (fake - real).abs().mean()
-        if not self._adversarial_phase(trainer.step):
+        if not self._adversarial_phase(players.step):
             return {"l1": l1}
         terms = {"l1": self.config.pixel_weight * l1}
         if self.config.perceptual_weight > 0:
             if self.vgg is not None:
                 features = self.vgg.to(fake.device)
             else:
-                features = getattr(trainer.D, "module", trainer.D).features  # unwrap DDP
+                features = getattr(players.D, "module", players.D).features  # unwrap DDP
             with torch.no_grad():
                 real_features = features(real)
             distance = _relative_l1(features(fake), real_features)

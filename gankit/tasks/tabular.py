@@ -51,7 +51,7 @@ from gankit.nn.tabular import (
 )
 from gankit.tasks.base import Generator, Preset
 from gankit.train import TrainConfig
-from gankit.train.objective import Objective
+from gankit.train.objective import Objective, Players
 
 TRANSFORMER_NAME = "transformer.json"
 _CHUNK = 2000  # rows per generator call when sampling
@@ -362,9 +362,9 @@ class TabularGAN(Generator):
 
         ``condition={"sex": "Female"}`` makes every row have those values (discrete columns);
         same seed, same rows. ``truncation`` t draws G's latents from the normal truncated to
-        [-t, t] (more typical rows). ``calibrate`` keeps ``n`` of ``POOL_FACTOR * n`` of G's rows (in
-        blocks of ``_CALIBRATED_BLOCK`` rows, each from its own pool), drawn so that each one-hot
-        span's values occur with each target value as often as in the training table
+        [-t, t] (more typical rows). ``calibrate`` keeps ``n`` of ``POOL_FACTOR * n`` of G's rows
+        (in blocks of ``_CALIBRATED_BLOCK`` rows, each from its own pool), drawn so that each
+        one-hot span's values occur with each target value as often as in the training table
         (:mod:`gankit.data.tabular.calibration`); ``calibrate=False`` returns G's first ``n`` rows
         as they come. The default calibrates a model with a named target (``model.target``) when
         there are no ``conditions``: on Adult, TSTR F1 / ROC AUC 0.681 / 0.905 -> 0.700 / 0.917 for
@@ -521,7 +521,7 @@ class TabularTerms(Objective):
         self.g_needs_real = self.frequency_weight > 0
 
     def g_terms(
-        self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
+        self, players: Players, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
     ) -> dict[str, torch.Tensor]:
         terms = {}
         if self.frequency_weight > 0:

@@ -48,7 +48,7 @@ from gankit.nn.generate import generate
 from gankit.tasks.base import Preset
 from gankit.tasks.images import IMAGE_PRESETS, ImageGAN
 from gankit.text.encoder import EncoderRef, SentenceEncoder, encoder_for, open_encoder
-from gankit.train.objective import Condition, Objective
+from gankit.train.objective import Condition, Objective, Players
 from gankit.viz import save_image_grid, to_uint8
 
 VECTOR = "vector"
@@ -86,15 +86,15 @@ class MismatchedText(Objective):
         self.weight = weight
 
     def d_terms(
-        self, trainer: Any, real: torch.Tensor, fake: torch.Tensor, cond: Condition
+        self, players: Players, real: torch.Tensor, fake: torch.Tensor, cond: Condition
     ) -> dict[str, torch.Tensor]:
         if self.weight == 0 or cond is None or len(cond) < 2:
             return {}
         wrong = cond.roll(1, dims=0)
         with torch.no_grad():
-            right_logits = trainer.critic(real, cond).float()
-        wrong_logits = trainer.critic(real, wrong).float()
-        return {"mismatch": self.weight * trainer.loss.d_loss(right_logits, wrong_logits)}
+            right_logits = players.critic(real, cond).float()
+        wrong_logits = players.critic(real, wrong).float()
+        return {"mismatch": self.weight * players.loss.d_loss(right_logits, wrong_logits)}
 
 
 class TextGAN(ImageGAN):

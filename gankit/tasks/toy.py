@@ -21,7 +21,7 @@ from gankit.metrics.modes import toy_mode_stats
 from gankit.nn.generate import generate
 from gankit.tasks.base import Generator, Preset
 from gankit.train import TrainConfig
-from gankit.train.objective import Objective
+from gankit.train.objective import Objective, Players
 from gankit.viz import save_scatter
 
 TOY_PRESETS: dict[str, Preset] = {
@@ -98,7 +98,7 @@ class NearestFakeCoverage(Objective):
         self.weight = weight
 
     def g_terms(
-        self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
+        self, players: Players, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
     ) -> dict[str, torch.Tensor]:
         nearest = torch.cdist(real.float(), fake.float()).min(dim=1).values  # (B_real,)
         return {"coverage": self.weight * nearest.mean()}

@@ -179,9 +179,7 @@ def test_clear_errors(trained, tmp_path):
         gan.upscale(torch.zeros(3, 8, 8))
     with pytest.raises(GankitError, match="uint8"):
         gan.upscale(np.random.default_rng(0).random((8, 8, 3)))  # floats would come back black
-    assert isinstance(gan, Translator) and not hasattr(
-        gan, "sample"
-    )  # it upscales, it does not draw
+    assert isinstance(gan, Translator) and not hasattr(gan, "sample")  # it draws no samples
     with pytest.raises(GankitError, match="neither"):
         _task().fit(tmp_path / "no-such-folder")
 
