@@ -119,9 +119,9 @@ class CycleGANConfig:
     structure_deskew: bool = False
     # Semantic consistency (CyCADA, Hoffman et al. 2018; see
     # gankit.tasks.semantic_classifier.semantic_view): a classifier trained before the game on
-    # domain A's own labels (semantic_steps Adam steps) and then frozen asks each translation to keep the class it gives the source. Needs
-    # labelled domain A; 0 uses no labels at all. semantic_adapt reads the translations into B
-    # with a second classifier, fitted on domain B's images as they are, labelled by the first
+    # domain A's own labels (semantic_steps Adam steps) and then frozen asks each translation
+    # to keep the class it gives the source. Needs labelled domain A; 0 uses no labels at all.
+    # semantic_adapt reads the translations into B with a second classifier, fitted on domain B's images as they are, labelled by the first
     # (the most confident half of each class; self-training, no B labels): it reads classes as
     # B draws them. semantic_rounds > 1 repeats the self-training with the previous B
     # classifier as the teacher (gankit.tasks.semantic_classifier.adapt_semantic_classifier).
