@@ -121,13 +121,14 @@ class CycleGANConfig:
     # gankit.tasks.semantic_classifier.semantic_view): a classifier trained before the game on
     # domain A's own labels (semantic_steps Adam steps) and then frozen asks each translation
     # to keep the class it gives the source. Needs labelled domain A; 0 uses no labels at all.
-    # semantic_adapt reads the translations into B with a second classifier, fitted on domain B's images as they are, labelled by the first
-    # (the most confident half of each class; self-training, no B labels): it reads classes as
-    # B draws them. semantic_rounds > 1 repeats the self-training with the previous B
-    # classifier as the teacher (gankit.tasks.semantic_classifier.adapt_semantic_classifier).
-    # semantic_jitter reads each translation under a random shift (<= 2 px) and turn (<= 10
-    # degrees), the augmentation the classifiers were trained with, so G cannot satisfy them
-    # with pixel-exact detail that no real digit of the class has.
+    # semantic_adapt reads the translations into B with a second classifier, fitted on domain
+    # B's images as they are, labelled by the first (the most confident half of each class;
+    # self-training, no B labels): it reads classes as B draws them. semantic_rounds > 1
+    # repeats the self-training with the previous B classifier as the teacher
+    # (gankit.tasks.semantic_classifier.adapt_semantic_classifier). semantic_jitter reads each
+    # translation under a random shift (<= 2 px) and turn (<= 10 degrees), the augmentation
+    # the classifiers were trained with, so G cannot satisfy them with pixel-exact detail that
+    # no real digit of the class has.
     semantic_weight: float = 0.0
     semantic_steps: int = 600
     semantic_adapt: bool = False
