@@ -410,7 +410,8 @@ def mnist_edges(
 ) -> PairedData:
     """MNIST digits (B, 32 px, zero-padded) and their Canny edges (A): edges -> digit.
 
-    ``limit`` keeps the first ``limit`` images (the edge detector takes ~0.3 ms per digit).
+    ``limit`` keeps the first ``limit`` images, for quick runs: the edge detector's cost grows
+    with the digits (docs/translate.md, "Data").
 
     Example:
         >>> pairs = mnist_edges("test", limit=8)  # doctest: +SKIP

@@ -200,9 +200,9 @@ class ConditionSettings:
     ``condition``: ``"none"`` or a kind of :data:`CONDITION_ENCODERS` (``"class"``, ``"vector"``).
     ``condition_size``: number of classes, or the length of the condition vector.
     ``condition_embed``: width of G's shared condition embedding (first layer and every
-    conditional BN). Kept well below ``latent_dim``: on MNIST a 128-wide class embedding next to a
-    64-d noise made G ignore the noise within a class (within-class pixel std 0.04 vs. 0.26 real,
-    digits at 400 steps); 16 gave 0.20 and a 4x lower FD (``bench/conditional_embed.py``).
+    conditional BN). Kept well below ``latent_dim``: on digits a 128-wide class embedding next to
+    a 64-d noise made G ignore the noise within a class, and 16 kept most of the real variety at
+    a much lower FD (docs/BENCHMARKS.md, "Class embedding width (digits)").
     ``projection``: D adds ``<embed(y), phi(x)>`` (Miyato & Koyama); off leaves D unconditional.
     ``aux_classifier``: D also predicts the class from its features (AC-GAN; class kind only).
     """

@@ -74,8 +74,8 @@ class TabularConfig:
     # on the real rows judges whether G's rows have the target their other columns imply
     # (CTAB-GAN's auxiliary classifier). "" (the default) leaves both out.
     target: str = ""
-    # 0: on Adult the classifier raised TSTR F1 (0.679 against 0.672) but cost ROC AUC (0.896
-    # against 0.906) over the target conditioning alone.
+    # 0: on Adult the classifier raised TSTR F1 but cost ROC AUC over the target conditioning
+    # alone (docs/tabular.md, "Target classifier").
     target_weight: float = 0.0
 
     def __post_init__(self) -> None:
@@ -237,10 +237,11 @@ def span_frequency_loss(real: Tensor, fake: Tensor, index: Tensor, valid: Tensor
 
     ``index``/``valid`` are :func:`span_layout`'s padded softmax groups. PacGAN's D sees a rare
     mode only as a fraction of one row in a pack of 10, so G can drop it cheaply (on Adult it made
-    3 % of rows with a capital gain against 8 % real); over a batch of hundreds the deficit is
-    plain. ``real`` is drawn under the same conditions as ``fake``, so the target is the batch's
-    conditional mix, not the table's marginal; the noise of a batch estimate averages out because
-    the gradient is linear in the real frequencies.
+    far fewer rows with a capital gain than the table has: docs/tabular.md, "Span-frequency
+    term"); over a batch of hundreds the deficit is plain. ``real`` is drawn under the same
+    conditions as ``fake``, so the target is the batch's conditional mix, not the table's
+    marginal; the noise of a batch estimate averages out because the gradient is linear in the
+    real frequencies.
 
     Example:
         >>> index, valid = torch.tensor([[0, 1]]), torch.tensor([[True, True]])

@@ -118,8 +118,8 @@ def adapt_semantic_classifier(
     Each further round (``rounds`` > 1) relabels the images with the previous student, which
     already reads the domain as it is drawn, and keeps 0.2 more of each class (up to all of
     it), with steps in proportion to the images kept so every round makes the same passes over
-    them. On digits -> MNIST, three rounds name 95.7 % of the MNIST test digits against 94.2 %
-    for one (a diagnostic with MNIST's test labels; docs/BENCHMARKS.md).
+    them. On digits -> MNIST, three rounds name more of the MNIST test digits than one (a
+    diagnostic with MNIST's test labels; docs/translate.md, ``semantic_rounds``).
 
     Example:
         >>> images = torch.randint(0, 256, (32, 1, 32, 32), dtype=torch.uint8)

@@ -55,15 +55,15 @@ from gankit.train.objective import Objective, Players
 
 TRANSFORMER_NAME = "transformer.json"
 _CHUNK = 2000  # rows per generator call when sampling
-# Calibrated sampling draws from 3 times the rows asked for: on Adult, 5 times gave the same TSTR
-# ROC AUC (0.917); 2 % of the pool gets no weight.
+# Calibrated sampling draws from 3 times the rows asked for: on Adult a larger pool gave no better
+# TSTR and few of these rows get no weight (docs/tabular.md, "How it works: calibrated sampling").
 POOL_FACTOR = 3
 # Calibrated sampling works in blocks of this many rows, so the pool of encoded rows (3 times a
 # block; 392 numbers a row on Adult) stays near 250 MB however many rows are asked for.
 _CALIBRATED_BLOCK = 50_000
 _MAX_REJECTION_ROUNDS = 50
 # The target classifier's fit on the real rows: Adam 1e-3, batches of 256 (about 10 epochs of
-# Adult; a few seconds on one CPU core).
+# Adult, short beside the game: docs/tabular.md, "Target classifier").
 _CLASSIFIER_STEPS = 1500
 _CLASSIFIER_BATCH = 256
 
@@ -90,12 +90,12 @@ TABULAR_PRESETS: dict[str, Preset] = {
             "lr 1e-3 decaying linearly to 0; about 3 min on Adult. Name the column to predict "
             "(model.target) for class-by-class play.",
             "tabular",
-            # No dropout in D: on Adult, TSTR F1 0.670 against 0.631 with dropout 0.25 (same
-            # run otherwise, two sampling seeds); lazy R1 already keeps D smooth.
+            # No dropout in D: on Adult it was the largest single TSTR gain of its pass
+            # (docs/tabular.md, fourth pass); lazy R1 already keeps D smooth.
             {"pack": 10, "d_dropout": 0.0, "shared_rows": True},
-            # EMA 0.999 and the linear decay: F1 0.670 -> 0.677 with a named target at equal
-            # steps; batch 300 (1.5x the rows) then AUC 0.905 -> 0.907 (docs/tabular.md, fifth
-            # pass; longer training at batch 200 did not help).
+            # EMA 0.999 and the linear decay raised F1 with a named target at equal steps, and
+            # batch 300 (1.5x the rows) then AUC (docs/tabular.md, fifth pass; longer training at
+            # batch 200 did not help).
             replace(
                 _CTGAN_OPTIMIZER,
                 steps=4000,
@@ -367,9 +367,9 @@ class TabularGAN(Generator):
         one-hot span's values occur with each target value as often as in the training table
         (:mod:`gankit.data.tabular.calibration`); ``calibrate=False`` returns G's first ``n`` rows
         as they come. The default calibrates a model with a named target (``model.target``) when
-        there are no ``conditions``: on Adult, TSTR F1 / ROC AUC 0.681 / 0.905 -> 0.700 / 0.917 for
-        one fitted model. Without a target, raking to the plain shares lowered AUC (0.896 -> 0.892),
-        so it is off unless asked for.
+        there are no ``conditions``: on Adult it raised TSTR F1 and ROC AUC for the same fitted
+        model (docs/tabular.md, sixth pass, and the Adult runs in docs/BENCHMARKS.md). Without a
+        target, raking to the plain shares lowered AUC (sixth pass), so it is off unless asked for.
         """
         _check_rows(n)  # before the pool's POOL_FACTOR * n hides a bool or a float
         transformer = self._require_transformer()
@@ -591,7 +591,7 @@ def _conditions(
     A model with a target also gets the target's slot: ``target_slot``, or drawn given ``slot``
     as in the data; without ``slot`` its condition is the target alone. (On Adult, rows drawn
     given the target alone trained better classifiers than rows drawn given the target and a
-    random other column's value: F1 0.675 against 0.660, two sampling seeds of one model.)
+    random other column's value: docs/tabular.md, fourth pass.)
     """
     target = sampler.target_column
     if slot is not None:

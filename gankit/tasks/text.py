@@ -324,7 +324,8 @@ def attribute_agreement(
     ``<attribute>_spearman``: rank correlation of the requested level (n, 2) with the attribute
     measured on each image of ``fakes``; ``<attribute>_mean_by_level``: the measured mean per
     level. With ``reference`` (real images and their own levels) also ``<attribute>_spearman_real``,
-    the ceiling: three levels cannot rank a continuum perfectly (about 0.94 for terciles).
+    the ceiling: three levels cannot rank a continuum perfectly (the real MNIST test images'
+    ceiling is in docs/text_to_image.md, "Measured").
 
     Example:
         >>> from gankit.data import load_digits

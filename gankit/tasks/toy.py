@@ -48,13 +48,13 @@ TOY_PRESETS: dict[str, Preset] = {
         "nearest-fake coverage term that calls a bucket to any mode left empty, EMA 0.99 and a "
         "cosine lr decay that lets G settle on the modes.",
         "mlp",
-        # Depth: G needs steep transitions between modes, and a 4th layer roughly doubled the
-        # share of on-mode samples against 3 layers on the ring. Buckets: a continuous G has to
-        # put mass on the paths between modes (9 % of ring samples at 6,000 steps); 64 buckets
-        # cut that to 0 on seed 0 (high quality 87.5 % -> 98.4 %). 256 buckets did as well on the
-        # ring but worse on the grid (1 sample per bucket per batch: buckets learn slowly).
-        # Coverage: with buckets alone a mode that no bucket reached stayed empty (grid 18-25
-        # modes over 10 seeds); the nearest-fake term pulls a bucket to it (NearestFakeCoverage).
+        # Depth: G needs steep transitions between modes, and a 4th layer put more samples on
+        # the ring's modes than 3. Buckets: a continuous G has to put mass on the paths between
+        # modes, and 64 buckets removed it; 256 did as well on the ring but worse on the grid (1
+        # sample per bucket per batch: buckets learn slowly). Coverage: with buckets alone a mode
+        # that no bucket reached stayed empty on some grid seeds; the nearest-fake term pulls a
+        # bucket to it (NearestFakeCoverage). Runs: docs/stability.md, "Why toy-rpgan is built
+        # so" and the PacGAN-protocol benchmark.
         {"data_dim": 2, "hidden": 128, "depth": 4, "latent_buckets": 64, "coverage_weight": 1.0},
         TrainConfig(
             steps=6000,
@@ -65,8 +65,8 @@ TOY_PRESETS: dict[str, Preset] = {
             lr_schedule="cosine",
             betas=(0.5, 0.99),
             r1_gamma=0.01,  # small: the modes are 0.01-0.05 wide and D must be sharp at that scale
-            # 0.999 averaged weights from before the modes were sharp: ring high quality 95.1 %
-            # (raw G 97.8 %) against 98.4 % with 0.99.
+            # 0.999 averaged weights from before the modes were sharp, and its samples fell
+            # below the raw G's on the ring (docs/stability.md, "Why toy-rpgan is built so").
             ema_beta=0.99,
             log_every=100,
         ),

@@ -127,7 +127,8 @@ _HASHES: dict[tuple[str, int, int], str] = {}
 def weights_sha256(directory: str | os.PathLike) -> str:
     """sha256 over the encoder's safetensors files (relative names and bytes, in sorted order).
 
-    Cached per process by path, size and modification time: hashing 90 MB takes ~0.3 s.
+    Cached per process by path, size and modification time, since hashing the weights on every
+    open is not free (docs/text_to_image.md, "The text encoder and the model directory").
     """
     directory = Path(directory)
     digest = hashlib.sha256()

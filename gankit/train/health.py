@@ -148,7 +148,8 @@ def _check_mode_collapse(monitor: HealthMonitor, record: Record) -> str | None:
         if step - config.collapse_steps <= r["step"] and r["step"] >= config.warmup_steps
     ]
     # Diversity only: coverage on sharp modes also measures precision, and a healthy G that
-    # jitters around tight modes (toy-rpgan on the ring) swings it by 70 % between records.
+    # jitters around tight modes (toy-rpgan on the ring) swings it widely between records
+    # (docs/stability.md, "The health monitor").
     if "diversity" not in record or not window:
         return None
     # Capped at 1 (the data's own level): a G that starts over-dispersed and then tightens onto

@@ -1,11 +1,11 @@
 """Calibrate G's rows to the fitted table's shares by raking (iterative proportional fitting).
 
 A table GAN's rows can have every marginal close and still give a value to the wrong class: on
-Adult, 40 % of G's rows with a capital loss of 1,740 $ were `>50K`, and none of the table's 42
-rows with that loss are. Sampling draws a pool of G's rows larger than asked for, weights each
-row so that the pool's share of every span's values matches the training table's (raking: one
-span at a time, rescale the weights of each value's rows, repeat), and keeps rows in proportion
-to their weights.
+Adult, G gave a capital loss that never goes with `>50K` in the table to many `>50K` rows
+(docs/tabular.md, "How it works: calibrated sampling"). Sampling draws a pool of G's rows larger
+than asked for, weights each row so that the pool's share of every span's values matches the
+training table's (raking: one span at a time, rescale the weights of each value's rows, repeat),
+and keeps rows in proportion to their weights.
 With a named target this happens class by class: each class keeps its share of the pool (G is
 given targets as often as the table has them), and its rows are raked to the shares that the
 table's rows *of that class* have. Only G's rows are returned; the table's counts come from the

@@ -9,17 +9,18 @@ Each column gets an encoder (a registry keyed by column kind):
   ``k`` it belongs to (one-hot, a ``softmax`` span) and its offset inside that mode
   ``alpha = (x - mu_k) / (4 sigma_k)`` (a ``tanh`` span). Skewed and multi-modal columns become
   easy for an MLP. *Point masses* come first: every value that holds more than 0.3 % of the column
-  (and more than one row) and stands out from the rest (``capital-gain``'s 92 % of zeros and its
-  common amounts, ``hours-per-week``'s 40) is a mode of its own, written and read back exactly;
-  the mixture models only the other values. (A Gaussian mode cannot be a
-  point mass: on Adult it gave the zeros a width of ±300 $, and half the synthetic rows had a
-  small non-zero gain, which real rows never have.) A column with nulls adds a 2-way ``softmax``
-  span "present / missing".
+  (and more than one row) and stands out from the rest (``capital-gain``'s zeros and its common
+  amounts, ``hours-per-week``'s 40) is a mode of its own, written and read back exactly; the
+  mixture models only the other values. (A Gaussian mode cannot be a point mass: on Adult it
+  smeared the zeros, and many synthetic rows had a small non-zero gain, which real rows never
+  have: docs/tabular.md, "Point masses as modes of their own".) A column with nulls adds a
+  2-way ``softmax`` span "present / missing".
 - *functional dependencies*: a numeric column whose value is fixed by a discrete column's (Adult's
   ``education-num`` by its ``education``) gets no span at all: G makes the discrete column and
-  decoding looks the number up. Left to G, 18 % of synthetic Adult rows broke that pair. The
-  dependency is found in the data at fit time (every value of the discrete column seen at least
-  ``_MIN_SUPPORT`` times, always with one number) and recorded in the fitted state.
+  decoding looks the number up. Left to G, synthetic Adult rows often broke that pair
+  (docs/tabular.md, "Functional dependencies"). The dependency is found in the data at fit time
+  (every value of the discrete column seen at least ``_MIN_SUPPORT`` times, always with one
+  number) and recorded in the fitted state.
 
 The fitted transformer is plain data (:meth:`TableTransformer.to_json`), so a model directory holds
 it as JSON, never as a pickle. The mixture is fitted on at most ``max_fit_rows`` rows: it needs a
@@ -58,9 +59,9 @@ _POINT_MASS_STD = 2e-3
 # mass, a mode of its own (at most _MAX_SPIKES of them, the most frequent); after the first
 # round, a value must also hold more than the mean count of the values left (_SPIKE_LIFT times
 # it). On Adult a capital gain is a code more than an amount (5,013 $: no row above 50K;
-# 5,178 $: all of them), so its values must come back exactly: with 3 % (at most 8) point
-# masses, calibrated samples trained a classifier to TSTR ROC AUC 0.909; with 0.3 % (at most
-# 64), 0.917 (docs/tabular.md, sixth pass). A float column whose values do not repeat has none.
+# 5,178 $: all of them), so its values must come back exactly: calibrated samples trained a
+# better classifier with this bar than with a 3 % bar and at most 8 (docs/tabular.md, sixth
+# pass). A float column whose values do not repeat has none.
 _SPIKE_SHARE = 0.003
 _MAX_SPIKES = 64
 _SPIKE_LIFT = 1.0
@@ -151,8 +152,9 @@ def _spikes(x: np.ndarray) -> np.ndarray:
     A value is one if it holds more than ``_SPIKE_SHARE`` of the column and more than one row;
     then, in rounds, if it holds more than that share of the values not yet taken *and* stands
     out from them (more than ``_SPIKE_LIFT`` times their mean count per distinct value). The
-    rounds find the spikes hidden under a bigger one: once capital-gain's 92 % of zeros are taken,
-    15,024 $ holds 13 % of the rest. Values that each occur once (a float column) never do.
+    rounds find the spikes hidden under a bigger one: once capital-gain's zeros (most of the
+    column) are taken, 15,024 $ holds a large share of the rest (docs/tabular.md, "Point masses as
+    modes of their own"). Values that each occur once (a float column) never do.
     """
     values, counts = np.unique(x, return_counts=True)
     order = np.argsort(-counts, kind="stable")
