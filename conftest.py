@@ -5,8 +5,8 @@
 - small trained model directories (``image_model``, ``toy_model``, ``tabular_model``, ``sr_model``,
   ``text_model``) and a digit-classifier extractor (``extractor_dir``), each built once per
   session and only when an example names it, so the whole collection stays within seconds;
-- ``mnist_dir`` and ``inception_weights``: real data an example needs; where it is absent here,
-  the example is skipped with the reason (``pytest -rs`` lists them).
+- ``mnist_dir``, ``sr_benchmarks`` and ``inception_weights``: real data an example needs; where it
+  is absent here, the example is skipped with the reason (``pytest -rs`` lists them).
 
 It lives beside the package, not in it, so the installed package carries no test scaffolding.
 """
@@ -83,6 +83,15 @@ def _mnist_dir(out: Path) -> Path:
     return root
 
 
+def _sr_benchmarks(out: Path) -> Path:
+    from gankit.data import default_data_root
+
+    root = default_data_root() / "sr_benchmarks"
+    if not any(root.glob("Set5/*.png")):
+        pytest.skip(f"needs the Set5/Set14 images in $GANKIT_DATA/sr_benchmarks (looked in {root})")
+    return root
+
+
 def _inception_weights(out: Path) -> Path:
     path = os.environ.get("GANKIT_INCEPTION_WEIGHTS")
     if not path or not Path(path).is_file():
@@ -102,6 +111,7 @@ _SHARED: dict[str, Callable[[Path], Path]] = {
     "text_model": _text_model,
     "extractor_dir": _extractor_dir,
     "mnist_dir": _mnist_dir,
+    "sr_benchmarks": _sr_benchmarks,
     "inception_weights": _inception_weights,
 }
 # Names whose examples skip without their package, before anything else is built.

@@ -50,8 +50,9 @@ def read_image(path: str | Path, channels: int = 3) -> torch.Tensor:
     A missing, corrupt, non-image or decompression-bomb file is a :class:`GankitError` naming it.
 
     Example:
-        >>> read_image("photo.png", 3).shape   # doctest: +SKIP
-        torch.Size([3, 480, 640])
+        >>> Image.new("L", (64, 48), 128).save(tmp / "photo.png")  # a gray file
+        >>> read_image(tmp / "photo.png", 3).shape
+        torch.Size([3, 48, 64])
     """
     from PIL import UnidentifiedImageError
 
@@ -166,9 +167,12 @@ def load_image_folder(
     - Unreadable files (corrupt, truncated, decompression bombs) are skipped with one warning.
 
     Example:
-        >>> data = load_image_folder("photos/", resolution=64)  # doctest: +SKIP
-        >>> data.images.shape  # doctest: +SKIP
-        torch.Size([120, 3, 64, 64])
+        >>> for name in ("cats/a.png", "cats/b.jpg", "dogs/c.png"):
+        ...     (tmp / "photos" / name).parent.mkdir(parents=True, exist_ok=True)
+        ...     Image.new("RGB", (80, 60), "orange").save(tmp / "photos" / name)
+        >>> data = load_image_folder(tmp / "photos", resolution=32)
+        >>> data.images.shape, data.class_names
+        (torch.Size([3, 3, 32, 32]), ('cats', 'dogs'))
     """
     root = Path(path).expanduser()
     if crop not in CROPS:

@@ -102,8 +102,8 @@ def load_mnist(root: str | Path, split: str = "train", resolution: int = 28) -> 
     would blur every stroke. Any other size is resized with antialiased bilinear filtering.
 
     Example:
-        >>> data = load_mnist(default_data_root() / "mnist", "test", 32)  # doctest: +SKIP
-        >>> len(data), data.resolution  # doctest: +SKIP
+        >>> data = load_mnist(mnist_dir, "test", 32)  # mnist_dir: default_data_root() / "mnist"
+        >>> len(data), data.resolution
         (10000, 32)
     """
     if split not in SPLITS:

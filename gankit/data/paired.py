@@ -266,7 +266,14 @@ def load_paired_folder(
     ``flip`` set the training augmentation (see :class:`PairedData`).
 
     Example:
-        >>> pairs = load_paired_folder("facades/", 286, (3, 3), crop=256)  # doctest: +SKIP
+        >>> from PIL import Image
+        >>> for side, colour in (("A", "white"), ("B", "navy")):
+        ...     (tmp / "facades" / side).mkdir(parents=True)
+        ...     for name in ("1.png", "2.png"):
+        ...         Image.new("RGB", (40, 40), colour).save(tmp / "facades" / side / name)
+        >>> pairs = load_paired_folder(tmp / "facades", 36, (3, 3), crop=32)
+        >>> pairs.sources.shape, pairs.targets.shape
+        (torch.Size([2, 3, 36, 36]), torch.Size([2, 3, 36, 36]))
     """
     root = Path(path).expanduser()
     if not root.is_dir():
@@ -369,7 +376,14 @@ def load_unpaired_folders(
     """Two domains from two image folders (any names, any counts), both at ``resolution``.
 
     Example:
-        >>> data = load_unpaired_folders("horses/", "zebras/", 64)   # doctest: +SKIP
+        >>> from PIL import Image
+        >>> for folder, count in (("horses", 3), ("zebras", 2)):
+        ...     (tmp / folder).mkdir()
+        ...     for i in range(count):
+        ...         Image.new("RGB", (40, 30), "tan").save(tmp / folder / f"{i}.png")
+        >>> data = load_unpaired_folders(tmp / "horses", tmp / "zebras", 16)
+        >>> data.domain_a.shape, data.domain_b.shape
+        (torch.Size([3, 3, 16, 16]), torch.Size([2, 3, 16, 16]))
     """
     from gankit.data import open_dataset
 
@@ -414,8 +428,8 @@ def mnist_edges(
     with the digits (docs/translate.md, "Data").
 
     Example:
-        >>> pairs = mnist_edges("test", limit=8)  # doctest: +SKIP
-        >>> pairs.sources.shape, pairs.targets.shape  # doctest: +SKIP
+        >>> pairs = mnist_edges("test", limit=8, root=mnist_dir)
+        >>> pairs.sources.shape, pairs.targets.shape
         (torch.Size([8, 1, 32, 32]), torch.Size([8, 1, 32, 32]))
     """
     digits = _mnist(split, root)

@@ -6,9 +6,8 @@ split into their channels, each channel is labelled by an MNIST classifier, and 
 ``100 * r + 10 * g + b`` counts modes and the KL of their histogram to uniform.
 
 Example:
-    >>> from gankit.data import default_data_root
-    >>> data = stacked_mnist(default_data_root() / "mnist", n=100, seed=0)  # doctest: +SKIP
-    >>> data.images.shape, int(data.labels.max()) < 1000                    # doctest: +SKIP
+    >>> data = stacked_mnist(mnist_dir, n=100, seed=0)  # mnist_dir: default_data_root() / "mnist"
+    >>> data.images.shape, int(data.labels.max()) < 1000
     (torch.Size([100, 3, 32, 32]), True)
 """
 
@@ -36,8 +35,8 @@ def stacked_mnist(
     size).
 
     Example:
-        >>> data = stacked_mnist(default_data_root() / "mnist", n=4)  # doctest: +SKIP
-        >>> data.channels, data.class_names[123]                     # doctest: +SKIP
+        >>> data = stacked_mnist(mnist_dir, n=4)
+        >>> data.channels, data.class_names[123]
         (3, '123')
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:

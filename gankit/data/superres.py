@@ -112,8 +112,9 @@ def read_rgb_image(path: str | Path) -> torch.Tensor:
     """One image file as RGB uint8 ``(3, H, W)`` (gray files are repeated to three channels).
 
     Example:
-        >>> read_rgb_image("photo.png").shape  # doctest: +SKIP
-        torch.Size([3, 480, 640])
+        >>> Image.new("L", (64, 48), 128).save(tmp / "photo.png")  # gray: repeated to RGB
+        >>> read_rgb_image(tmp / "photo.png").shape
+        torch.Size([3, 48, 64])
     """
     return read_image(path, 3)
 
@@ -240,7 +241,7 @@ def load_benchmark(name: str, root: str | Path | None = None) -> list[tuple[str,
     these would make the benchmark meaningless.
 
     Example:
-        >>> [stem for stem, _ in load_benchmark("Set5")]  # doctest: +SKIP
+        >>> [stem for stem, _ in load_benchmark("Set5", sr_benchmarks / "Set5")]
         ['baby', 'bird', 'butterfly', 'head', 'woman']
     """
     if name not in BENCHMARKS:

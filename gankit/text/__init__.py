@@ -1,8 +1,8 @@
 """Text for conditional generation: offline sentence encoders and the reference a model keeps.
 
 Example:
-    >>> from gankit.text import open_encoder                # doctest: +SKIP
-    >>> open_encoder().encode(["a thin slanted seven"]).shape  # doctest: +SKIP
+    >>> from gankit.text import open_encoder
+    >>> open_encoder().encode(["a thin slanted seven"]).shape
     torch.Size([1, 384])
 """
 

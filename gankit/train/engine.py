@@ -117,8 +117,15 @@ class Trainer:
     """Trains ``G`` against ``D`` on ``data``.
 
     Example:
-        >>> trainer = Trainer(G, D, data, TrainConfig(steps=9), run_dir="r")  # doctest: +SKIP
-        >>> trainer.fit()                                                          # doctest: +SKIP
+        >>> from gankit.data.toy import toy_mixture
+        >>> from gankit.nn import build_gan
+        >>> G, D, _ = build_gan("mlp", {"data_dim": 2, "hidden": 16})
+        >>> data = toy_mixture("ring", n=256, seed=0)
+        >>> config = TrainConfig(steps=4, batch_size=32, checkpoint_every=2)
+        >>> trainer = Trainer(G, D, data, config, run_dir=tmp / "run")
+        >>> trainer.fit()
+        >>> trainer.step, (tmp / "run" / "train_state" / "latest").is_file()
+        (4, True)
     """
 
     def __init__(

@@ -25,9 +25,15 @@ The probe uses its own seeded RNG and G in eval mode under ``no_grad``, so it ne
 training trajectory: a run with the monitor is bit for bit the run without it.
 
 Example:
+    >>> from gankit.data.toy import toy_mixture
+    >>> from gankit.nn import build_gan
     >>> from gankit.train import TrainConfig, Trainer
+    >>> G, D, _ = build_gan("mlp", {"data_dim": 2, "hidden": 16})
     >>> monitor = HealthMonitor(HealthConfig(d_win_steps=500))
-    >>> trainer = Trainer(G, D, data, TrainConfig(), callbacks=[monitor])  # doctest: +SKIP
+    >>> config = TrainConfig(steps=4, batch_size=32, log_every=2)
+    >>> Trainer(G, D, toy_mixture("ring", n=256, seed=0), config, callbacks=[monitor]).fit()
+    >>> [record["step"] for record in monitor.history], monitor.fired  # no alarm in warm-up
+    ([2, 4], {})
     >>> len(ALARMS), sorted(ALARMS)[:3]
     (6, ['d_winning', 'grad_explosion', 'loss_divergence'])
 """

@@ -6,8 +6,18 @@ many steps instead of the run. RNG states are deliberately *not* part of a snaps
 rollback the data and noise streams move on, so the batch that blew up is skipped, not replayed.
 
 Example:
-    >>> snap = Snapshot.take(trainer)   # doctest: +SKIP
-    >>> snap.restore(trainer)           # doctest: +SKIP
+    >>> from gankit.data.toy import toy_mixture
+    >>> from gankit.nn import build_gan
+    >>> from gankit.train import TrainConfig, Trainer
+    >>> G, D, _ = build_gan("mlp", {"data_dim": 2, "hidden": 16})
+    >>> trainer = Trainer(G, D, toy_mixture("ring", n=256, seed=0), TrainConfig(batch_size=32))
+    >>> snap = Snapshot.take(trainer)
+    >>> weight = next(trainer.G.parameters())
+    >>> before = weight.detach().clone()
+    >>> _ = weight.data.fill_(float("nan"))  # a step that blew up
+    >>> snap.restore(trainer)
+    >>> torch.equal(weight, before)
+    True
 """
 
 from __future__ import annotations
