@@ -9,10 +9,17 @@ semantic term (:mod:`gankit.tasks.semantic_classifier`), and trains D on a histo
 fakes per domain (:class:`~gankit.train.image_pool.ImagePool`) whose contents are checkpointed
 (bit-identical resume).
 
-Example:
+Example (tiny; a real run is ``CycleGAN().fit("digits-mnist", steps=3000)``):
     >>> from gankit import CycleGAN
-    >>> model = CycleGAN().fit("digits-mnist", steps=3000)                  # doctest: +SKIP
-    >>> mnist_like = model.apply(digit_images, direction="AB")             # doctest: +SKIP
+    >>> from gankit.data import load_digits
+    >>> from gankit.data.paired import UnpairedData
+    >>> digits = load_digits(16)
+    >>> low, high = digits.images[digits.labels < 5], digits.images[digits.labels >= 5]
+    >>> domains = UnpairedData(low[:24], high[:24], "low-high")
+    >>> tiny = {"width": 4, "d_width": 4, "depth": 4, "d_layers": 1, "pool_size": 4}
+    >>> model = CycleGAN(model=tiny, batch_size=8).fit(domains, steps=1, quiet=True)
+    >>> model.apply(low[:3], direction="AB").shape, model.apply(high[:3], direction="BA").dtype
+    (torch.Size([3, 1, 16, 16]), torch.uint8)
 """
 
 from __future__ import annotations
@@ -124,10 +131,10 @@ class CycleObjective(Objective):
         The target is the domain-A classifier's own label for the source, as in CyCADA (on
         domain A it is nearly always the true label); the translation is read by the classifier
         adapted to B if there is one, under a random shift and turn with ``semantic_jitter``
-        (on digits -> MNIST, three rounds of adaptation: class preservation 0.940 against 0.926
-        without, 4,000 steps; docs/BENCHMARKS.md). B -> A is left out: the labels a domain-A
-        classifier gives domain B are wrong more often, and a G_BA pushed to a wrong class would
-        teach G_AB, through the cycle, to change classes.
+        (on digits -> MNIST the jittered reading preserved classes better; the "Unpaired digits
+        -> MNIST" row of docs/BENCHMARKS.md records by how much). B -> A is left out: the labels
+        a domain-A classifier gives domain B are wrong more often, and a G_BA pushed to a wrong
+        class would teach G_AB, through the cycle, to change classes.
         """
         classifier = self.classifier.to(translated.device)
         with torch.no_grad():
@@ -207,8 +214,8 @@ CYCLEGAN_PRESETS: dict[str, Preset] = {
             "semantic",
             "Structure consistency in the deskewed frame plus CyCADA's semantic term (weight 2), "
             "read by a domain-B classifier self-trained in 5 rounds, under a random shift and "
-            "turn; needs domain A's labels (digits-mnist has them). On digits -> MNIST at width "
-            "16 it kept the class of 96-97 % of the digits (docs/translate.md).",
+            "turn; needs domain A's labels (digits-mnist has them); how well it keeps each "
+            "digit's class is measured in docs/translate.md.",
             "cyclegan",
             {
                 "width": 32,
@@ -246,8 +253,8 @@ class CycleGAN(ImageTranslator):
     A folder holds ``A/`` and ``B/`` (or ``trainA/`` and ``trainB/``) with any file names.
 
     Example:
-        >>> model = CycleGAN().fit("digits-mnist", steps=3000)              # doctest: +SKIP
-        >>> mnist_like = model.apply(digit_images, direction="AB")         # doctest: +SKIP
+        >>> CycleGAN("semantic").directions      # translates both ways: apply(x, direction=...)
+        ('AB', 'BA')
     """
 
     task = "cyclegan"

@@ -5,10 +5,16 @@ U-Net that reads the source image, D a PatchGAN that judges (target, source) pai
 adds ``l1_weight * |G(a) - b|`` beside the adversarial loss; with ``gan_weight=0`` the same U-Net
 trains on L1 alone (the ablation that shows what D adds).
 
-Example:
+Example (tiny; a real run is ``Pix2Pix().fit("mnist-edges", steps=3000, out="runs/edges")``):
     >>> from gankit import Pix2Pix
-    >>> model = Pix2Pix().fit("mnist-edges", steps=2000, out="runs/edges")     # doctest: +SKIP
-    >>> digits = model.apply(edge_images)     # uint8 (N, 1, 32, 32)            # doctest: +SKIP
+    >>> from gankit.data import load_digits
+    >>> from gankit.data.paired import PairedData, canny_edges
+    >>> digits = load_digits(16).images[:32]                       # uint8 (32, 1, 16, 16)
+    >>> pairs = PairedData(canny_edges(digits), digits, "digit-edges", flip=False)
+    >>> tiny = {"width": 4, "d_width": 4, "depth": 4, "d_layers": 1}
+    >>> model = Pix2Pix(model=tiny, batch_size=8).fit(pairs, steps=1, quiet=True)
+    >>> model.apply(canny_edges(digits[:4])).shape                 # edges in, digits out
+    torch.Size([4, 1, 16, 16])
 """
 
 from __future__ import annotations
@@ -91,11 +97,10 @@ class Pix2Pix(ImageTranslator):
     ``resolution`` is the size images are loaded at and ``crop`` the random training crop (e.g.
     286 and 256 as in the paper); ``channels`` the (source, target) channels of folder data.
 
-    Example:
-        >>> model = Pix2Pix(resolution=64, channels=(1, 3))   # doctest: +SKIP
-        >>> model.fit("sketches/", steps=5000)                # doctest: +SKIP
-        >>> model.apply(sketch_uint8).shape      # doctest: +SKIP
-        torch.Size([4, 3, 64, 64])
+    Example (gray sketches to colour photos from a folder ``sketches/`` with ``A/`` and ``B/``):
+        >>> model = Pix2Pix(resolution=64, channels=(1, 3))
+        >>> model.directions
+        ('AB',)
     """
 
     task = "pix2pix"
