@@ -137,11 +137,11 @@ def run(args: argparse.Namespace) -> None:
         raise GankitError("say where the outputs go: -o out.png for a file, -o FOLDER for a folder")
     if args.batch_size < 1:
         raise GankitError(f"--batch-size must be at least 1, got {args.batch_size}")
+    translator = load_model(args.model, Translator, "apply")
     source = Path(args.input).expanduser()
     if not source.exists():
         raise GankitError(f"input {source} not found; pass an image file or a folder of images")
     pairs = _pairs(source, Path(args.output).expanduser())
-    translator = load_model(args.model, Translator, "apply")
     direction = translator.check_direction(args.direction)
     options = _apply_options(translator, args)
     read = _reader(translator, direction, args.resolution)

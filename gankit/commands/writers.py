@@ -64,7 +64,7 @@ class Writer:
 WRITERS: dict[str, Writer] = {
     "images": Writer(
         _write_images,
-        lambda target: True,
+        lambda target: target.folder or target.path.suffix.lower() == ".png",
         "a PNG grid (-o grid.png or --grid) or a folder of PNGs (-o DIR or --out-dir)",
     ),
     "points": Writer(
