@@ -136,7 +136,7 @@ def test_sample_needs_a_destination(run, capsys):
         (["--calibrate", "-o", "x.png"], "--calibrate is not an option of a 'images' model"),
         (["--condition", "7", "-o", "x.png"], "takes no condition"),
         (["--text", "a zero", "-o", "x.png"], "--text is for models conditioned on a text"),
-        (["-o", "rows.csv"], "makes images"),
+        (["-o", "rows.csv"], "makes images: write them to a PNG grid"),
         (["--interpolate", "z", "-o", "walks"], "writes one picture"),
     ],
 )
@@ -269,7 +269,8 @@ TASK_CASES = {
     ),
     "tabular": (
         _table,
-        ["--discrete", "children", *_models(g_hidden=[16], d_hidden=[16], latent_dim=8, pack=4)],
+        ["--discrete", "children", "--batch-size", "8"]
+        + _models(g_hidden=[16], d_hidden=[16], latent_dim=8, pack=4),
         ["sample", "RUN", "-n", "30", "--condition", "city=Lima", "-o", "rows.csv"],
         "rows.csv",
         (["tabular", "sample", "RUN", "-n", "30", "--condition", "city=Lima", "-o", "old.csv"],

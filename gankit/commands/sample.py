@@ -156,8 +156,7 @@ def run(args: argparse.Namespace) -> None:
     for target in targets:
         if not writer.takes(target):
             raise GankitError(
-                f"{args.model} makes {described['output']}, written to {writer.usage}; got "
-                f"{target.path}"
+                f"{args.model} makes {writer.what}: write them to {writer.usage}; got {target.path}"
             )
     options = {"calibrate": args.calibrate} if args.calibrate is not None else {}
     for name in options:

@@ -54,8 +54,10 @@ def _write_table(rows: Any, target: Target, nrow: int | None) -> None:
 
 @dataclass(frozen=True)
 class Writer:
-    """Writes one kind of output; ``takes``: the targets it can write, ``usage``: how to ask."""
+    """Writes one kind of output (``what``); ``takes``: the targets it can write, ``usage``: how
+    to ask for them."""
 
+    what: str
     write: Callable[[Any, Target, int | None], None]
     takes: Callable[[Target], bool]
     usage: str
@@ -63,16 +65,19 @@ class Writer:
 
 WRITERS: dict[str, Writer] = {
     "images": Writer(
+        "images",
         _write_images,
         lambda target: target.folder or target.path.suffix.lower() == ".png",
         "a PNG grid (-o grid.png or --grid) or a folder of PNGs (-o DIR or --out-dir)",
     ),
     "points": Writer(
+        "2-D points",
         _write_points,
         lambda target: not target.folder,
         "one file: a scatter plot (-o points.png) or a CSV (-o points.csv)",
     ),
     "table": Writer(
+        "table rows",
         _write_table,
         lambda target: not target.folder and target.path.suffix.lower() == ".csv",
         "a CSV file (-o rows.csv)",

@@ -135,7 +135,7 @@ def test_cli_fit_and_sample(tmp_path, capsys):
             pd.read_csv(out_csv), pd.read_csv(io.StringIO(expected.to_csv(index=False)))
         )
     assert main(["sample", str(run), "--grid", str(tmp_path / "g.png")]) == 2
-    assert "makes table, written to a CSV file" in capsys.readouterr().err
+    assert "makes table rows: write them to a CSV file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
