@@ -79,7 +79,7 @@ def fit_gankit(extra: list[str]):
         options, model = parse_set([*args.set, *extra])
         gan = TabularGAN(args.preset, model=model, **options)
         gan.fit(train, quiet=True)
-        return lambda n, seed, **options: gan.sample(n, seed=seed, **options)
+        return lambda n, seed, **options: gan.generate(n, seed=seed, **options)
 
     return fit
 

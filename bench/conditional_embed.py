@@ -50,7 +50,7 @@ def run(width: int | None, steps: int) -> dict:
     gan.fit("digits", steps=steps, quiet=True)
     data = load_digits(RESOLUTION)
     requested = gan.labels_tensor(None, N) if width is not None else None
-    fakes = gan.generate(N, seed=1)
+    fakes = gan.generate_raw(N, seed=1)
     quality = labelled_quality(data, fakes, fake_labels=requested)
     if requested is None:
         # Group unconditional samples by what a classifier reads (same recipe as the quick check).

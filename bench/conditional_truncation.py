@@ -2,7 +2,7 @@
 
 Takes the class-conditional models that ``bench/mnist_conditional.py`` trained and saved (no
 training here) and draws ``--n`` samples from each at several truncation thresholds t: the latents
-come from the standard normal truncated to [-t, t] (``ImageGAN.sample(truncation=t)``, BigGAN's
+come from the standard normal truncated to [-t, t] (``ImageGAN.generate(truncation=t)``, BigGAN's
 truncation trick), "none" being the plain normal every other table uses. The same judge and the
 same scoring as mnist_conditional.py: accuracy on the requested digit overall and for the worst
 class (goal: 99 % for every class), and FD on the judge's features against the MNIST test images.
@@ -70,7 +70,7 @@ def main() -> None:
             raise SystemExit(f"{model_dir} holds no model; run bench/mnist_conditional.py first")
         gan = load(model_dir)
         for t in THRESHOLDS:
-            images = gan.sample(args.n, seed=0, truncation=t)[:, 0].numpy()
+            images = gan.generate(args.n, seed=0, truncation=t)[:, 0].numpy()
             result = score(judge, images, True, test_features, test.labels)
             per_class = result["accuracy_class"]
             worst = min(range(NUM_CLASSES), key=per_class.__getitem__)

@@ -1,6 +1,6 @@
 """Samples-to-quality curve: FD of the `default` preset on MNIST against training steps.
 
-Training runs with the :class:`~gankit.metrics.callback.PeriodicEval` callback, which scores
+Training runs with the :class:`~gankit.tasks.evaluation.PeriodicEval` callback, which scores
 G_ema every ``--every`` steps on 2,000 samples against 2,000 MNIST test images, using the same
 judge (MNIST classifier) as ``bench/mnist_wallclock.py``. The curve is saved as a PNG in
 ``docs/img/`` and the table appended to docs/BENCHMARKS.md.
@@ -25,9 +25,9 @@ from mnist_wallclock import load_or_train_judge  # noqa: E402
 
 from gankit import ImageGAN  # noqa: E402
 from gankit.data import default_data_root, load_mnist  # noqa: E402
-from gankit.metrics.callback import PeriodicEval  # noqa: E402
-from gankit.metrics.evaluate import real_images  # noqa: E402
+from gankit.data.images import real_images  # noqa: E402
 from gankit.metrics.extractors import build_extractor  # noqa: E402
+from gankit.tasks.evaluation import PeriodicEval  # noqa: E402
 
 
 def main() -> None:

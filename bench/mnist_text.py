@@ -155,8 +155,8 @@ def launch_all(
 def generate_for(gan, texts: list[str], digits: torch.Tensor, seed: int) -> torch.Tensor:
     """Raw samples: text models read the sentences, class models the digits."""
     if isinstance(gan, TextGAN):
-        return gan.generate(len(texts), seed=seed, text=texts)
-    return gan.generate(len(digits), seed=seed, labels=digits.tolist())
+        return gan.generate_raw(len(texts), seed=seed, condition=texts)
+    return gan.generate_raw(len(digits), seed=seed, condition=digits.tolist())
 
 
 def main() -> None:

@@ -66,7 +66,7 @@ def train_contender(
         target[key.removeprefix("model.")] = json.loads(value)
     gan = ImageGAN(preset, resolution=28, model=model, **{"steps": steps or 10**7, **train})
     gan.fit(str(mnist), quiet=True, max_seconds=None if steps else seconds)
-    np.save(out, gan.sample(n, seed=0)[:, 0].numpy())
+    np.save(out, gan.generate(n, seed=0)[:, 0].numpy())
     # The model itself too, so that another benchmark can score it without training it again.
     save_trained(gan, out.parent / out.stem)
     print(f"steps={gan.history['steps']} img/s={gan.history['img_per_s']:.0f}")

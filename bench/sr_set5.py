@@ -97,8 +97,8 @@ def evaluate(models: dict[str, SuperResolution]) -> tuple[dict, dict]:
             lr = degrade(hr[None], SCALE)
             results = {"bicubic": bicubic_upscale(lr, SCALE)[0]}
             for label, model in models.items():
-                results[label] = model.upscale(lr[0].to(torch.uint8))
-            results[ENSEMBLE] = models[PSNR].upscale(lr[0].to(torch.uint8), self_ensemble=True)
+                results[label] = model.apply(lr[0].to(torch.uint8))
+            results[ENSEMBLE] = models[PSNR].apply(lr[0].to(torch.uint8), self_ensemble=True)
             for label, sr in results.items():
                 scores[label].append((psnr_y(sr, hr, SCALE).item(), ssim_y(sr, hr, SCALE).item()))
             if (bench, name) in wanted:

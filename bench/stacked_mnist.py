@@ -82,7 +82,7 @@ def train_contender(name: str, seconds: float, n: int) -> dict:
     started = time.perf_counter()
     gan.fit(data, quiet=True, max_seconds=seconds, callbacks=[monitor])
     seconds_run = time.perf_counter() - started
-    samples = gan.sample(n, seed=0)  # uint8 (n, 3, 28, 28)
+    samples = gan.generate(n, seed=0)  # uint8 (n, 3, 28, 28)
     path = OUT / f"{preset}.npy"
     np.save(path, samples.numpy())
     return {

@@ -80,7 +80,7 @@ def run_one(recipe: str, kind: str, seed: int, steps: int | None) -> dict:
     gan.fit(kind, steps=steps, out=out, quiet=True)
     seconds = time.perf_counter() - started
     data = toy_mixture(kind, seed=seed)
-    stats = toy_mode_stats(gan.generate(2500, seed=10_000 + seed), data.centers, data.std)
+    stats = toy_mode_stats(gan.generate_raw(2500, seed=10_000 + seed), data.centers, data.std)
     return {
         "recipe": recipe,
         "kind": kind,
@@ -168,7 +168,7 @@ def plots(recipes: list[str], kinds: list[str]) -> list[str]:
         for col, recipe in enumerate(recipes):
             run = OUT / f"{recipe}-{kind}-seed0"
             gan = load(run)
-            points = gan.generate(2500, seed=10_000)
+            points = gan.generate_raw(2500, seed=10_000)
             centers = torch.tensor(gan.data_info["centers"])
             ax = axes[0][col]
             ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4)

@@ -2,33 +2,39 @@
 
 Example:
     >>> from gankit import ImageGAN, load
-    >>> gan = ImageGAN("default").fit("digits", steps=2000, out="runs/d")  # doctest: +SKIP
-    >>> images = load("runs/d").sample(64, seed=0)  # doctest: +SKIP
+    >>> gan = ImageGAN(resolution=16, model={"g_width": 8, "d_width": 8}, batch_size=8)
+    >>> gan = gan.fit("digits", steps=2, quiet=True)  # a real run takes thousands of steps
+    >>> images = load(gan.save(tmp / "digits")).generate(64, seed=0)  # uint8, same seed: same
+    >>> images.shape, images.dtype
+    (torch.Size([64, 1, 16, 16]), torch.uint8)
 """
 
-__version__ = "0.1.0"
-
-from gankit.errors import GankitError  # noqa: E402
-from gankit.tasks import (  # noqa: E402
+from gankit._version import __version__
+from gankit.errors import GankitError
+from gankit.tasks import (
     CycleGAN,
+    Generator,
     ImageGAN,
     Pix2Pix,
     SuperResolution,
     TabularGAN,
     TextGAN,
     ToyGAN,
+    Translator,
     load,
 )
 
 __all__ = [
     "CycleGAN",
     "GankitError",
+    "Generator",
     "ImageGAN",
     "Pix2Pix",
     "SuperResolution",
     "TabularGAN",
     "TextGAN",
     "ToyGAN",
+    "Translator",
     "__version__",
     "load",
 ]

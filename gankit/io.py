@@ -161,8 +161,11 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary directory that replaces ``path`` when the block ends without error.
 
     Example:
-        >>> with atomic_dir("runs/x/train_state/step-000100") as tmp:   # doctest: +SKIP
-        ...     save_tensors(tmp / "G.safetensors", G.state_dict())
+        >>> step = tmp / "run" / "train_state" / "step-000100"
+        >>> with atomic_dir(step) as partial:  # a crash here leaves no step-000100
+        ...     save_tensors(partial / "G.safetensors", {"w": torch.zeros(2)})
+        >>> sorted(p.name for p in step.iterdir())
+        ['G.safetensors']
     """
     path = Path(path)
     try:

@@ -15,9 +15,7 @@ import argparse
 from typing import Any
 
 from gankit.errors import GankitError
-
-# Scoring a model directory and training an extractor: the one place this command imports them.
-from gankit.metrics.evaluate import evaluate_model, train_extractor
+from gankit.tasks.evaluation import evaluate_model, train_extractor
 
 
 def _extractor(args: argparse.Namespace) -> Any:

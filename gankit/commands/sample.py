@@ -36,6 +36,8 @@ def _columns(gan: Any, values: list[str], n: int) -> dict[str, Any]:
 CONDITIONS = {"class": _cycled, "text": _cycled, "columns": _columns}
 # The spellings of --condition that earlier releases had, and the condition kind each is for.
 CONDITION_ALIASES = {"label": "class", "text": "text"}
+# Options of some generators' generate() (Generator.generate_options) that have a flag here.
+GENERATE_OPTIONS = ("calibrate",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -158,7 +160,8 @@ def run(args: argparse.Namespace) -> None:
             raise GankitError(
                 f"{args.model} makes {writer.what}: write them to {writer.usage}; got {target.path}"
             )
-    options = {"calibrate": args.calibrate} if args.calibrate is not None else {}
+    options = {name: getattr(args, name) for name in GENERATE_OPTIONS}
+    options = {name: value for name, value in options.items() if value is not None}
     for name in options:
         if name not in gan.generate_options:
             raise GankitError(

@@ -90,9 +90,9 @@ def _periodic_eval(gan: Any, args: argparse.Namespace) -> list:
         return []
     if args.eval_every < 1 or not args.extractor:
         raise GankitError("--eval-every needs a positive step count and --extractor DIR")
-    from gankit.metrics.callback import PeriodicEval
-    from gankit.metrics.evaluate import real_images
+    from gankit.data.images import real_images
     from gankit.metrics.extractors import build_extractor
+    from gankit.tasks.evaluation import PeriodicEval
 
     data, _ = gan.open_data(args.data)
     extractor = build_extractor("model-dir", path=args.extractor)

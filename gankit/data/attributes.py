@@ -4,7 +4,8 @@ The same measurements caption the training data (:mod:`gankit.data.captions`) an
 generated images follow their text, so they work on real and generated images alike: uint8 pixels
 or generator output in [-1, 1], sharp or blurry, one batch at a time (vectorised torch, no loops).
 
-A digit is treated as an ink density ``I`` in [0, 1] (white strokes on black, as MNIST):
+A digit is treated as an ink density ``I`` in [0, 1] (white strokes on black, as MNIST; its density
+and moments come from :mod:`gankit.data.ink`, which also puts digits in a common frame):
 
 - **thickness** = 2 * ink / edge length, with ink = sum(I) and edge length = sum |grad I|. A stroke
   of width ``w`` and length ``L`` has ink ``w L`` and two edges of length ``L``, so this is ``w``
@@ -34,8 +35,7 @@ import math
 
 import torch
 
-from gankit.data.images import to_gray
-from gankit.errors import GankitError
+from gankit.data.ink import ink_density, ink_moments
 
 ATTRIBUTES = ("thickness", "slant", "height", "width", "area", "center_x", "center_y")
 
@@ -43,32 +43,6 @@ ATTRIBUTES = ("thickness", "slant", "height", "width", "area", "center_x", "cent
 BOX_THRESHOLD = 0.5
 # Below this much ink (in pixels) an image is "empty": its shape measures are undefined.
 _MIN_INK = 1e-3
-
-
-def ink_density(images: torch.Tensor) -> torch.Tensor:
-    """``(B, C, H, W)`` images -> ``(B, H, W)`` ink density in [0, 1].
-
-    uint8 images are read as 0..255; float images as generator output in [-1, 1]. Colour images
-    are turned grey first (ITU-R 601 luma).
-
-    Example:
-        >>> ink_density(torch.full((2, 1, 4, 4), -1.0)).max().item()
-        0.0
-    """
-    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] not in (1, 3):
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise GankitError(
-            f"attributes are measured on image batches (B, 1 or 3, H, W), got {shape}"
-        )
-    if images.dtype == torch.uint8:
-        ink = images.float() / 255.0
-    elif images.is_floating_point():
-        ink = (images.float() + 1.0) / 2.0
-    else:
-        raise GankitError(
-            f"attributes need uint8 (0..255) or float ([-1, 1]) images, got {images.dtype}"
-        )
-    return to_gray(ink).squeeze(1).clamp(0.0, 1.0)
 
 
 def _box_extent(mask: torch.Tensor) -> torch.Tensor:
@@ -88,7 +62,9 @@ def measure_attributes(images: torch.Tensor) -> dict[str, torch.Tensor]:
         >>> sorted(measure_attributes(torch.zeros(2, 1, 16, 16)))[:3]
         ['area', 'center_x', 'center_y']
     """
-    ink = ink_density(images).double()  # float64: moments of 60,000 images stay exact enough
+    # float64: moments of 60,000 images stay exact enough; clamped: the measures assume ink in
+    # [0, 1], also for out-of-range float input.
+    ink = ink_density(images).clamp(0.0, 1.0).double()
     batch, height, width = ink.shape
     area = ink.sum(dim=(1, 2))
     has_ink = area > _MIN_INK
@@ -102,14 +78,9 @@ def measure_attributes(images: torch.Tensor) -> dict[str, torch.Tensor]:
     edge = torch.sqrt(dx**2 + dy**2).sum(dim=(1, 2))
     thickness = 2.0 * area / edge.clamp_min(1e-12)
 
-    rows = torch.arange(height, dtype=ink.dtype).view(1, height, 1)
-    cols = torch.arange(width, dtype=ink.dtype).view(1, 1, width)
-    mean_y = (ink * rows).sum(dim=(1, 2)) / safe_area
-    mean_x = (ink * cols).sum(dim=(1, 2)) / safe_area
-    dy_c = rows - mean_y.view(-1, 1, 1)
-    dx_c = cols - mean_x.view(-1, 1, 1)
-    var_y = (ink * dy_c**2).sum(dim=(1, 2)) / safe_area
-    cov_xy = (ink * dx_c * dy_c).sum(dim=(1, 2)) / safe_area
+    rows = torch.arange(height, dtype=ink.dtype)
+    cols = torch.arange(width, dtype=ink.dtype)
+    mean_y, mean_x, var_y, _, cov_xy = ink_moments(ink, rows, cols, safe_area)
     # Rows grow downwards: a top leaning right means x falls as the row index grows (cov < 0).
     slant = torch.rad2deg(torch.atan(-cov_xy / var_y.clamp_min(1e-12)))
 

@@ -14,13 +14,11 @@ import torch
 import torch.nn.functional as F
 
 from gankit.errors import GankitError
+from gankit.imageops import to_gray
 
 # Converting in chunks bounds the float32 copy that interpolation needs (4,096 images at 256x256x3
 # are 3 GB in float32; one chunk of them is what we allow at a time).
 _RESIZE_CHUNK_PIXELS = 64 * 2**20
-
-# ITU-R 601-2 luma, the weights PIL's convert("L") uses, so RGB -> gray matches the folder loader.
-_LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,18 +212,6 @@ def convert_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
     return to_gray(images.float()).round_().clamp_(0, 255).to(torch.uint8)
 
 
-def to_gray(images: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) float images -> (N, 1, H, W) by ITU-R 601 luma; gray input is returned as is.
-
-    Works for any value range that is linear in intensity ([0, 255] or [-1, 1]) because the luma
-    weights sum to 1.
-    """
-    if images.shape[1] == 1:
-        return images
-    weights = torch.tensor(_LUMA_WEIGHTS, dtype=images.dtype, device=images.device)
-    return (images * weights.view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
-
-
 def with_channels(data: ImageData, channels: int | None) -> ImageData:
     """``data`` with ``channels`` colour channels (None keeps what it has).
 
@@ -239,3 +225,18 @@ def with_channels(data: ImageData, channels: int | None) -> ImageData:
     return ImageData(
         convert_channels(data.images, channels), data.labels, data.class_names, data.name
     )
+
+
+def real_images(data: ImageData, n: int, seed: int) -> torch.Tensor:
+    """Up to ``n`` images of ``data`` in [-1, 1]: the real side of a comparison with samples.
+
+    A seeded random subset when the dataset is larger, in dataset order, so the same seed gives
+    the same reference set.
+
+    Example:
+        >>> data = ImageData(torch.zeros(10, 1, 4, 4, dtype=torch.uint8), None, (), "blank")
+        >>> real_images(data, 3, seed=0).shape, real_images(data, 50, seed=0).shape
+        (torch.Size([3, 1, 4, 4]), torch.Size([10, 1, 4, 4]))
+    """
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
+    return data.batch(order.sort().values)

@@ -30,7 +30,7 @@ from PIL import Image
 from gankit.data.folder import IMAGE_EXTENSIONS, read_image
 from gankit.data.mnist import default_data_root
 from gankit.errors import GankitError
-from gankit.nn.rrdb import bicubic_resize
+from gankit.imageops import bicubic_resize
 
 BENCHMARKS = ("Set5", "Set14")
 

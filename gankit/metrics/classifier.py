@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gankit import __version__
+from gankit._version import __version__
 from gankit.errors import GankitError
 from gankit.io import FORMAT_VERSION, atomic_dir, load_module, read_config, save_module, write_json
 
@@ -303,7 +303,8 @@ def save_classifier(
     An existing directory is replaced only if it is empty or holds an extractor.
 
     Example:
-        >>> save_classifier(DigitClassifier(), "extractors/mnist")   # doctest: +SKIP
+        >>> save_classifier(DigitClassifier(), tmp / "mnist-judge", {"data": "untrained"}).name
+        'mnist-judge'
     """
     model_dir = Path(model_dir)
     if model_dir.is_dir() and any(model_dir.iterdir()):
@@ -340,7 +341,9 @@ def load_classifier(model_dir: str | os.PathLike) -> DigitClassifier:
     silently retrained or damaged classifier would shift every FD without anyone noticing.
 
     Example:
-        >>> model = load_classifier("extractors/mnist")   # doctest: +SKIP
+        >>> model = load_classifier(extractor_dir)  # written by save_classifier
+        >>> model(torch.zeros(2, 1, 28, 28)).shape  # class logits
+        torch.Size([2, 10])
     """
     model_dir = Path(model_dir)
     config = read_config(model_dir)

@@ -246,7 +246,7 @@ class InceptionV3FID(nn.Module):
     Example:
         >>> model = InceptionV3FID()                  # random weights; load real ones for FID
         >>> pixels = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
-        >>> model(pixels).shape                        # doctest: +SKIP
+        >>> model(pixels).shape
         torch.Size([2, 2048])
     """
 
@@ -317,7 +317,7 @@ def load_inception(path: str | os.PathLike | None) -> InceptionV3FID:
     downloaded and no pickle is ever opened.
 
     Example:
-        >>> model = load_inception("weights/inception-fid.safetensors")  # doctest: +SKIP
+        >>> model = load_inception(inception_weights)  # e.g. "weights/inception-fid.safetensors"
     """
     if path is None:
         raise GankitError(
@@ -345,7 +345,9 @@ def inception_features(model: InceptionV3FID, images: torch.Tensor) -> torch.Ten
     """(N, 2048) pool3 features of gankit images ([-1, 1] float or uint8, gray or RGB).
 
     Example:
-        >>> inception_features(load_inception(path), fake_images)  # doctest: +SKIP
+        >>> fake_images = torch.rand(2, 1, 16, 16) * 2 - 1
+        >>> inception_features(load_inception(inception_weights), fake_images).shape
+        torch.Size([2, 2048])
     """
     pixels = to_pixels(images)
     with torch.no_grad():
@@ -386,8 +388,8 @@ def convert_inception_weights(src: str | os.PathLike, out: str | os.PathLike) ->
     other tensor must match the network exactly before ``out`` is written (atomically).
 
     Example:
-        >>> convert_inception_weights("pt_inception-2015-12-05-6726825d.pth",
-        ...                           "inception-fid.safetensors")  # doctest: +SKIP
+        >>> src = "pt_inception-2015-12-05-6726825d.pth"  # pytorch-fid's published weights
+        >>> convert_inception_weights(src, "fid.safetensors")  # absent here  # doctest: +SKIP
     """
     src, out = Path(src), Path(out)
     if out.suffix != ".safetensors":

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.errors import GankitError
+from gankit.imageops import bicubic_resize
 from gankit.nn.layers import sn
 
 SCALES = (2, 4)
@@ -96,19 +97,6 @@ class RRDBConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise GankitError(f"rrdb option {name} must be a positive integer, got {value!r}")
-
-
-def bicubic_resize(images: Tensor, size: tuple[int, int]) -> Tensor:
-    """Antialiased bicubic resize (Keys a = -0.5, as MATLAB ``imresize`` and PIL) of float images.
-
-    The one resampling gankit's super-resolution uses, for the degradation, the baseline and the
-    generator's skip, so all three agree.
-
-    Example:
-        >>> bicubic_resize(torch.zeros(1, 3, 8, 8), (32, 32)).shape
-        torch.Size([1, 3, 32, 32])
-    """
-    return F.interpolate(images, size=size, mode="bicubic", antialias=True, align_corners=False)
 
 
 def _conv(c_in: int, c_out: int) -> nn.Conv2d:

@@ -108,7 +108,7 @@ class CycleGANConfig:
     cycle_weight: float = 10.0  # lambda of the cycle loss (per direction, as in the paper)
     identity_weight: float = 0.5  # times cycle_weight; needs channels_a == channels_b
     pool_size: int = 50  # history of fakes shown to D (Shrivastava et al. 2017); 0 = none
-    # Structure consistency (gankit.tasks.translate.structure_map): each translation must keep
+    # Structure consistency (gankit.data.ink.structure_map): each translation must keep
     # its source's low-frequency shape, compared at structure_size^2 pixels after removing
     # brightness and contrast and, with structure_align, position and scale (ink moments);
     # structure_deskew also removes slant and half the aspect ratio from the frame and softens
@@ -117,17 +117,18 @@ class CycleGANConfig:
     structure_size: int = 8
     structure_align: bool = True
     structure_deskew: bool = False
-    # Semantic consistency (CyCADA, Hoffman et al. 2018; gankit.tasks.translate.semantic_view):
-    # a classifier trained before the game on domain A's own labels (semantic_steps Adam steps)
-    # and then frozen asks each translation to keep the class it gives the source. Needs
-    # labelled domain A; 0 uses no labels at all. semantic_adapt reads the translations into B
-    # with a second classifier, fitted on domain B's images as they are, labelled by the first
-    # (the most confident half of each class; self-training, no B labels): it reads classes as
-    # B draws them. semantic_rounds > 1 repeats the self-training with the previous B
-    # classifier as the teacher (gankit.tasks.translate.adapt_semantic_classifier).
-    # semantic_jitter reads each translation under a random shift (<= 2 px) and turn (<= 10
-    # degrees), the augmentation the classifiers were trained with, so G cannot satisfy them
-    # with pixel-exact detail that no real digit of the class has.
+    # Semantic consistency (CyCADA, Hoffman et al. 2018; see
+    # gankit.tasks.semantic_classifier.semantic_view): a classifier trained before the game on
+    # domain A's own labels (semantic_steps Adam steps) and then frozen asks each translation
+    # to keep the class it gives the source. Needs labelled domain A; 0 uses no labels at all.
+    # semantic_adapt reads the translations into B with a second classifier, fitted on domain
+    # B's images as they are, labelled by the first (the most confident half of each class;
+    # self-training, no B labels): it reads classes as B draws them. semantic_rounds > 1
+    # repeats the self-training with the previous B classifier as the teacher
+    # (gankit.tasks.semantic_classifier.adapt_semantic_classifier). semantic_jitter reads each
+    # translation under a random shift (<= 2 px) and turn (<= 10 degrees), the augmentation
+    # the classifiers were trained with, so G cannot satisfy them with pixel-exact detail that
+    # no real digit of the class has.
     semantic_weight: float = 0.0
     semantic_steps: int = 600
     semantic_adapt: bool = False

@@ -7,12 +7,13 @@ from pathlib import Path
 from gankit.errors import GankitError
 from gankit.io import read_config
 from gankit.tasks.base import GANTask, Generator, Preset, Translator
+from gankit.tasks.cyclegan import CycleGAN
 from gankit.tasks.images import ImageGAN
+from gankit.tasks.pix2pix import Pix2Pix
 from gankit.tasks.superres import SuperResolution
 from gankit.tasks.tabular import TabularGAN
 from gankit.tasks.text import TextGAN
 from gankit.tasks.toy import ToyGAN
-from gankit.tasks.translate import CycleGAN, Pix2Pix
 
 TASKS: dict[str, type[GANTask]] = {
     cls.task: cls
@@ -24,8 +25,9 @@ def load(path: str | Path) -> GANTask:
     """Load any gankit model directory (``config.json`` + ``*.safetensors``).
 
     Example:
-        >>> gan = load("runs/digits")      # doctest: +SKIP
-        >>> images = gan.sample(16, seed=0)  # doctest: +SKIP
+        >>> gan = load(image_model)  # a model directory: config.json + *.safetensors
+        >>> type(gan).__name__, gan.generate(16, seed=0, condition=7).shape
+        ('ImageGAN', torch.Size([16, 1, 16, 16]))
     """
     task = read_config(path)["task"]
     if task not in TASKS:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-import gankit
+from gankit._version import __version__
 from gankit.config import from_dict, replace, to_dict
 from gankit.errors import GankitError
 from gankit.io import (
@@ -137,7 +137,9 @@ class GANTask:
         self.preset = get_preset(self.presets, preset or self.default_preset)
         self.model_overrides = dict(model or {})
         self.train_config = replace(self.preset.train, "training option", **train)
-        self.model_config: dict[str, Any] | None = None
+        # The frozen architecture config _build made (defaults filled in); model_config is its
+        # JSON form for config.json.
+        self.architecture_config: Any = None
         self.data_info: dict[str, Any] = {}
         self.G: nn.Module | None = None
         self.G_ema: nn.Module | None = None
@@ -173,15 +175,23 @@ class GANTask:
     def _build(self) -> None:
         config = {**self.preset.model, **self.model_overrides, **self.arch_config(self.data_info)}
         torch.manual_seed(self.train_config.seed)
-        self.G, self.D, built = build_gan(self.preset.arch, config, self.architectures)
-        self.model_config = to_dict(built)
+        self.G, self.D, self.architecture_config = build_gan(
+            self.preset.arch, config, self.architectures
+        )
         self.G_ema = None
+
+    @property
+    def model_config(self) -> dict[str, Any] | None:
+        """The built architecture settings as written to config.json (None before a build)."""
+        if self.architecture_config is None:
+            return None
+        return to_dict(self.architecture_config)
 
     def config_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild this model: written as ``config.json``."""
         return {
             "format_version": FORMAT_VERSION,
-            "gankit_version": gankit.__version__,
+            "gankit_version": __version__,
             "task": self.task,
             "preset": self.preset.name,
             "arch": self.preset.arch,
@@ -329,6 +339,7 @@ class GANTask:
 
         ``gankit info`` prints it and a server can list it; tasks add their own entries (classes,
         columns, directions, scale). Example:
+            >>> from gankit import ToyGAN
             >>> ToyGAN().describe()["inference"]
             'generate'
         """
@@ -341,7 +352,7 @@ class GANTask:
 
     # ------------------------------------------------------------- save/load
     def save(self, out: str | Path) -> Path:
-        """Write ``config.json``, ``G/G_ema/D.safetensors`` and the task's extra files to ``out``."""
+        """Write config.json, G/G_ema/D.safetensors and the task's extra files into ``out``."""
         self._require_trained()
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -486,6 +497,7 @@ class Generator(GANTask):
         """``n`` samples of G_ema (``ema=False``: the raw G): same arguments, same samples.
 
         Example:
+            >>> from gankit import ToyGAN
             >>> gan = ToyGAN(model={"hidden": 8}, batch_size=8).fit("ring", steps=1, quiet=True)
             >>> gan.generate(4, seed=0).shape
             torch.Size([4, 2])
@@ -518,8 +530,17 @@ class Generator(GANTask):
             )
         return self.generate(n, seed=seed, ema=ema, truncation=truncation, **options)
 
+    @property
+    def supports_truncation(self) -> bool:
+        """Whether ``generate(..., truncation=t)`` is meaningful for this model."""
+        return True
+
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "condition": self.condition_kind}
+        return {
+            **super().describe(),
+            "condition": self.condition_kind,
+            "truncation": self.supports_truncation,
+        }
 
 
 class Translator(GANTask):

@@ -2,11 +2,13 @@
 
 Example:
     >>> from gankit import ImageGAN
-    >>> gan = ImageGAN(preset="dcgan", resolution=32)                  # doctest: +SKIP
-    >>> gan.fit("digits", steps=2000, out="runs/digits")               # doctest: +SKIP
-    >>> images = gan.sample(64, seed=0)   # uint8 (64, 1, 32, 32)       # doctest: +SKIP
-    >>> cond = ImageGAN("default", conditional=True).fit("mnist", steps=3000)  # doctest: +SKIP
-    >>> sevens = cond.sample(64, labels=[7] * 64)                       # doctest: +SKIP
+    >>> tiny = {"g_width": 8, "d_width": 8}  # real runs keep the preset's widths
+    >>> gan = ImageGAN(preset="dcgan", resolution=16, model=tiny, batch_size=8)
+    >>> gan = gan.fit("digits", steps=2, quiet=True)  # with out=DIR: checkpoints and a report
+    >>> gan.generate(64, seed=0).shape  # uint8
+    torch.Size([64, 1, 16, 16])
+    >>> cond = ImageGAN(conditional=True, resolution=16, model=tiny, batch_size=8)
+    >>> sevens = cond.fit("digits", steps=2, quiet=True).generate(64, condition=7)
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from gankit.nn.conditioning import NO_CONDITION
 from gankit.nn.generate import generate, slerp
 from gankit.tasks.base import Generator, Preset
 from gankit.train import TrainConfig
-from gankit.train.objective import Condition, Objective
+from gankit.train.objective import Condition, Objective, Players
 from gankit.viz import image_grid, save_gif, save_image_grid, to_uint8
 
 CLASS = "class"
@@ -117,17 +119,17 @@ class AuxClassifierLoss(Objective):
         self.weight = weight
 
     def d_terms(
-        self, trainer: Any, real: torch.Tensor, fake: torch.Tensor, cond: Condition
+        self, players: Players, real: torch.Tensor, fake: torch.Tensor, cond: Condition
     ) -> dict[str, torch.Tensor]:
-        D = trainer.D
+        D = players.D
         loss = F.cross_entropy(D.classify(real).float(), cond)
         loss = loss + F.cross_entropy(D.classify(fake).float(), cond)
         return {"aux": self.weight * loss}
 
     def g_terms(
-        self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Condition
+        self, players: Players, real: torch.Tensor | None, fake: torch.Tensor, cond: Condition
     ) -> dict[str, torch.Tensor]:
-        return {"aux": self.weight * F.cross_entropy(trainer.D.classify(fake).float(), cond)}
+        return {"aux": self.weight * F.cross_entropy(players.D.classify(fake).float(), cond)}
 
 
 class ImageGAN(Generator):
@@ -140,8 +142,9 @@ class ImageGAN(Generator):
     for (``generate(n, condition=...)``); ``model={"aux_classifier": True}`` adds an AC-GAN head.
 
     Example:
-        >>> gan = ImageGAN("default", resolution=32, steps=500, lr_d=4e-4)   # doctest: +SKIP
-        >>> cond = ImageGAN("default", conditional=True)                     # doctest: +SKIP
+        >>> gan = ImageGAN("default", resolution=32, steps=500, lr_d=4e-4)
+        >>> gan.train_config.lr_d, ImageGAN("default", conditional=True).condition
+        (0.0004, 'class')
     """
 
     task = "images"
@@ -198,7 +201,8 @@ class ImageGAN(Generator):
         A name wins over an index, so a folder class called "3" is class "3" wherever it sorts.
 
         Example:
-            >>> gan.class_index("7"), gan.class_index(7)   # doctest: +SKIP
+            >>> gan = load(image_model)  # trained on the digits, classes "0".."9"
+            >>> gan.class_index("7"), gan.class_index(7)
             (7, 7)
         """
         names = self.class_names
@@ -297,7 +301,6 @@ class ImageGAN(Generator):
         return {
             **super().describe(),
             "classes": list(self.class_names) if self.condition == CLASS else [],
-            "truncation": True,
             "resolution": self.data_info.get("resolution"),
             "channels": self.data_info.get("channels"),
             "output": "images",
@@ -320,9 +323,9 @@ class ImageGAN(Generator):
           to ``b`` (class-conditional models only).
 
         Example:
-            >>> frames = gan.interpolate(steps=10, rows=4, classes=("3", "8"))  # doctest: +SKIP
-            >>> frames.shape                                                     # doctest: +SKIP
-            torch.Size([4, 10, 1, 32, 32])
+            >>> gan = load(image_model)  # class-conditional, 16 px
+            >>> gan.interpolate(steps=10, rows=4, classes=("3", "8")).shape
+            torch.Size([4, 10, 1, 16, 16])
         """
         G = self._inference_generator(ema)
         for name, value in (("steps", steps), ("rows", rows)):

@@ -20,9 +20,12 @@ antialiased bicubic downscaling. Inference is tiled with overlap, so any image s
 
 Example:
     >>> from gankit import SuperResolution
-    >>> sr = SuperResolution("esrgan", scale=4)                         # doctest: +SKIP
-    >>> sr.fit("photos", steps=4000, out="runs/sr")                      # doctest: +SKIP
-    >>> big = sr.upscale("small.png")  # uint8 (3, 4H, 4W)               # doctest: +SKIP
+    >>> tiny = {"width": 8, "blocks": 1, "growth": 4, "d_width": 8, "d_stages": 2}
+    >>> sr = SuperResolution("esrgan", scale=4, patch=32, model=tiny, batch_size=2)
+    >>> sr = sr.fit(steps=1, quiet=True)  # the shipped photographs; real runs: thousands of steps
+    >>> small = torch.randint(0, 256, (3, 20, 30), dtype=torch.uint8)  # or a file path
+    >>> sr.apply(small).shape  # uint8 (3, 4H, 4W)
+    torch.Size([3, 80, 120])
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from gankit.config import from_dict
 from gankit.data.folder import find_images
 from gankit.data.superres import (
     SRPatches,
@@ -54,7 +56,7 @@ from gankit.nn.rrdb import RRDBConfig
 from gankit.tasks.base import Preset, Translator
 from gankit.train import TrainConfig
 from gankit.train.ema import make_ema
-from gankit.train.objective import Objective
+from gankit.train.objective import Objective, Players
 from gankit.viz import save_image_grid, to_uint8
 
 SHIPPED = "photos"  # the data name of the built-in training photographs
@@ -129,16 +131,18 @@ class SRObjective(Objective):
     def adversarial_weight(self, step: int) -> float:
         return self.config.adversarial_weight if self._adversarial_phase(step) else 0.0
 
-    def g_terms(self, trainer: Any, real: Tensor, fake: Tensor, cond: Tensor) -> dict[str, Tensor]:
+    def g_terms(
+        self, players: Players, real: Tensor, fake: Tensor, cond: Tensor
+    ) -> dict[str, Tensor]:
         l1 = (fake - real).abs().mean()
-        if not self._adversarial_phase(trainer.step):
+        if not self._adversarial_phase(players.step):
             return {"l1": l1}
         terms = {"l1": self.config.pixel_weight * l1}
         if self.config.perceptual_weight > 0:
             if self.vgg is not None:
                 features = self.vgg.to(fake.device)
             else:
-                features = getattr(trainer.D, "module", trainer.D).features  # unwrap DDP
+                features = getattr(players.D, "module", players.D).features  # unwrap DDP
             with torch.no_grad():
                 real_features = features(real)
             distance = _relative_l1(features(fake), real_features)
@@ -177,9 +181,10 @@ def upscale_tiled(
     least G's receptive-field radius the result equals whole-image inference exactly.
 
     Example:
-        >>> lr = torch.rand(1, 3, 300, 200) * 2 - 1
-        >>> upscale_tiled(G, lr, scale=4).shape  # doctest: +SKIP
-        torch.Size([1, 3, 1200, 800])
+        >>> G = load(sr_model).G_ema  # an x2 RRDB generator
+        >>> lr = torch.rand(1, 3, 30, 20) * 2 - 1
+        >>> upscale_tiled(G, lr, scale=2, tile=16).shape
+        torch.Size([1, 3, 60, 40])
     """
     if tile < 1 or overlap < 0:
         raise GankitError(f"tile must be >= 1 and overlap >= 0, got {tile} and {overlap}")
@@ -273,9 +278,12 @@ class SuperResolution(Translator):
     weights); any other keyword overrides a :class:`~gankit.train.TrainConfig` field.
 
     Example:
-        >>> sr = SuperResolution("psnr", scale=2, steps=500)                  # doctest: +SKIP
-        >>> sr.fit("photos", out="runs/sr2").apply("in.png").shape            # doctest: +SKIP
-        torch.Size([3, 512, 512])
+        >>> sr = SuperResolution("psnr", scale=2, steps=500)
+        >>> sr.scale, sr.train_config.steps
+        (2, 500)
+        >>> batch = torch.zeros(2, 3, 8, 8, dtype=torch.uint8)
+        >>> load(sr_model).apply(batch).shape  # a trained x2 model: (N, 3, 2H, 2W)
+        torch.Size([2, 3, 16, 16])
     """
 
     task = "superres"
@@ -340,7 +348,7 @@ class SuperResolution(Translator):
     def config(self) -> RRDBConfig:
         """The generator/recipe config actually built (defaults filled in)."""
         self._require_trained()
-        return from_dict(RRDBConfig, self.model_config, "rrdb config")
+        return self.architecture_config
 
     def objective(self) -> SRObjective:
         return SRObjective(self.config)
@@ -397,15 +405,15 @@ class SuperResolution(Translator):
         """One image upscaled: :meth:`apply` under its earlier name.
 
         Example:
-            >>> gankit.load("runs/sr").upscale("small.png").shape   # doctest: +SKIP
-            torch.Size([3, 1024, 1024])
+            >>> load(sr_model).upscale(torch.zeros(3, 8, 12, dtype=torch.uint8)).shape
+            torch.Size([3, 16, 24])
         """
         return self.apply(image, **options)
 
     def describe(self) -> dict[str, Any]:
         return {
             **super().describe(),
-            "scale": self.config.scale if self.model_config else self.scale,
+            "scale": self.config.scale if self.architecture_config else self.scale,
             "input": "images",
             "output": "images",
         }

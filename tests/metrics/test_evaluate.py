@@ -1,4 +1,8 @@
-"""`gankit eval`, extractor training and evaluation during training, end to end on digits."""
+"""Scoring images under an extractor (tensors in), and `gankit eval` end to end on digits.
+
+The model-directory recipes themselves (evaluate_model, PeriodicEval) are tested in
+tests/tasks/test_evaluation.py.
+"""
 
 import json
 
@@ -7,18 +11,17 @@ import torch
 
 from gankit.cli import main
 from gankit.data import load_digits
+from gankit.data.images import real_images
 from gankit.errors import GankitError
-from gankit.metrics.evaluate import evaluate_images, real_images
+from gankit.metrics.evaluate import evaluate_images
 from gankit.metrics.extractors import build_extractor
+from gankit.tasks.evaluation import train_extractor
 
 
 @pytest.fixture(scope="module")
 def extractor_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("extractor") / "digits"
-    assert (
-        main(["eval", "train-extractor", "--data", "digits", "--out", str(out), "--steps", "20"])
-        == 0
-    )
+    train_extractor("digits", out, steps=20)
     return out
 
 
@@ -33,7 +36,9 @@ def test_real_against_itself_scores_as_perfect(extractor_dir):
     assert evaluate_images(real, noise, extractor, ("fd",))["fd"] > 10 * max(result["fd"], 0.01)
 
 
-def test_eval_writes_metrics_with_protocol(extractor_dir, tmp_path, capsys, tiny_train_args):
+def test_eval_writes_metrics_with_protocol(
+    extractor_dir, tmp_path, capsys, tiny_train_args, cli_eval_repointed
+):
     run = tmp_path / "run"
     assert main(["train", *tiny_train_args, "--steps", "2", "--out", str(run)]) == 0
     assert (
@@ -59,7 +64,9 @@ def test_eval_writes_metrics_with_protocol(extractor_dir, tmp_path, capsys, tiny
     assert "quality" in json.loads((run / "metrics.json").read_text())  # training report kept
 
 
-def test_periodic_eval_logs_fd_and_keeps_the_best(extractor_dir, tmp_path, tiny_train_args):
+def test_eval_every_logs_fd_and_keeps_the_best(
+    extractor_dir, tmp_path, tiny_train_args, cli_eval_repointed
+):
     run = tmp_path / "run"
     assert (
         main(
@@ -94,7 +101,7 @@ def test_periodic_eval_logs_fd_and_keeps_the_best(extractor_dir, tmp_path, tiny_
         (["eval", "train-extractor", "--data", "digits"], "--out"),
     ],
 )
-def test_eval_bad_input_is_one_clear_line(argv, needle, capsys):
+def test_eval_bad_input_is_one_clear_line(argv, needle, capsys, cli_eval_repointed):
     assert main(argv) == 2
     assert needle in capsys.readouterr().err
 

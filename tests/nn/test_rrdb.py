@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from gankit.errors import GankitError
+from gankit.imageops import bicubic_resize
 from gankit.nn import TRANSLATORS, build_gan
-from gankit.nn.rrdb import RRDBConfig, bicubic_resize, build_rrdb
+from gankit.nn.rrdb import RRDBConfig, build_rrdb
 
 TINY = {"width": 8, "blocks": 1, "growth": 4, "d_width": 8, "d_stages": 2}
 

@@ -62,11 +62,14 @@ def test_reload_samples_identically_for_the_same_seed_and_labels(run):
 
 def test_the_label_changes_the_image(run):
     gan, _ = run
-    sevens, twos = gan.generate(4, seed=0, labels=7), gan.generate(4, seed=0, labels=2)
+    sevens, twos = (
+        gan.generate_raw(4, seed=0, condition=7),
+        gan.generate_raw(4, seed=0, condition=2),
+    )
     assert not torch.allclose(sevens, twos, atol=1e-3)
     # Default labels cycle through the classes: 0, 1, ..., 9, 0, ...
-    cycled = gan.generate(12, seed=0)
-    assert torch.equal(cycled[7], gan.generate(12, seed=0, labels=[7] * 12)[7])
+    cycled = gan.generate_raw(12, seed=0)
+    assert torch.equal(cycled[7], gan.generate_raw(12, seed=0, condition=[7] * 12)[7])
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ import torch
 # Must be set before cuBLAS starts, which no test before this module's does.
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
-from test_presets import PRESETS, tiny  # noqa: E402
+from test_contract import CASES, RECIPES  # noqa: E402
+from test_presets import tiny  # noqa: E402
 from test_superres import TINY as SR_TINY  # noqa: E402
 from test_superres import _lr_image  # noqa: E402
 from test_translate import TINY as TRANSLATE_TINY  # noqa: E402
@@ -24,6 +25,7 @@ from gankit import CycleGAN, ImageGAN, Pix2Pix, SuperResolution, load  # noqa: E
 from gankit.data import load_digits  # noqa: E402
 from gankit.data.paired import PairedData, UnpairedData, canny_edges  # noqa: E402
 from gankit.data.superres import SRPatches, training_images  # noqa: E402
+from gankit.tasks import Generator  # noqa: E402
 from gankit.tasks.superres import upscale_tiled  # noqa: E402
 from gankit.train.health import HealthConfig, HealthMonitor  # noqa: E402
 
@@ -52,8 +54,8 @@ def _stats(run):
     return [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("task,preset", PRESETS)
-def test_every_sampling_preset_trains_on_cuda_and_reloads_on_cpu(task, preset, tmp_path):
+@pytest.mark.parametrize("task,preset", CASES)
+def test_every_preset_trains_on_cuda_and_reloads_on_cpu(task, preset, tmp_path):
     gan, data = tiny(task, preset, device="cuda")
     gan.fit(data, steps=4, out=tmp_path / "run", quiet=True)  # health monitor on, probing
     assert gan.history["device"].startswith("cuda")
@@ -62,9 +64,13 @@ def test_every_sampling_preset_trains_on_cuda_and_reloads_on_cpu(task, preset, t
     assert not next(reloaded.G.parameters()).is_cuda
     for name in ("G", "G_ema", "D"):
         assert _weights_equal_on_cpu(getattr(gan, name), getattr(reloaded, name)), name
-    # Sampling works from the GPU model and the CPU reload alike (same type, shape, dtype).
-    on_gpu, on_cpu = gan.sample(8, seed=3), reloaded.sample(8, seed=3)
-    assert type(on_gpu) is type(on_cpu) and len(on_gpu) == len(on_cpu) == 8
+    # Inference works from the GPU model and the CPU reload alike (same type, shape, dtype).
+    if isinstance(gan, Generator):
+        on_gpu, on_cpu = gan.generate(8, seed=3), reloaded.generate(8, seed=3)
+    else:
+        inputs = RECIPES[task].inputs()
+        on_gpu, on_cpu = gan.apply(inputs), reloaded.apply(inputs)
+    assert type(on_gpu) is type(on_cpu) and len(on_gpu) == len(on_cpu)
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
@@ -116,7 +122,7 @@ def test_translators_train_on_cuda_and_apply_on_cpu_after_reload(tmp_path):
     unpaired = UnpairedData(digits.images[low][:24], digits.images[~low][:24], "low-high")
     for cls, data, apply in (
         (Pix2Pix, paired, lambda m, x: m.apply(x)),
-        (CycleGAN, unpaired, lambda m, x: m.apply(x, "AB")),
+        (CycleGAN, unpaired, lambda m, x: m.apply(x, direction="AB")),
     ):
         run = tmp_path / cls.__name__
         model = cls(model=TRANSLATE_TINY, device="cuda", **TRANSLATE_TRAIN)
@@ -145,7 +151,7 @@ def test_superres_on_cuda_tiles_like_whole_image(tmp_path):
         tiled = upscale_tiled(G, lr, 2, tile=16, overlap=20)
     assert torch.allclose(tiled, whole, atol=1e-4)
     image = _lr_image()
-    up_gpu, up_cpu = gan.upscale(image), load(tmp_path / "run").upscale(image)
+    up_gpu, up_cpu = gan.apply(image), load(tmp_path / "run").apply(image)
     assert up_gpu.shape == up_cpu.shape == (3, 60, 44)
     assert (up_gpu.int() - up_cpu.int()).abs().max() <= 1
 
@@ -156,5 +162,5 @@ def test_conditional_sampling_on_cuda_by_label(tmp_path):
         device="cuda", log_every=1,
     )  # fmt: skip
     gan.fit("digits", steps=2, quiet=True)
-    images = gan.sample(10, seed=0, labels=[7] * 10)
+    images = gan.generate(10, seed=0, condition=[7] * 10)
     assert images.shape == (10, 1, 16, 16) and images.dtype == torch.uint8

@@ -1,74 +1,19 @@
-"""Contract tests over every preset of every task: build, train a step, save, reload, sample."""
+"""Preset behaviour beyond the contract (tests/tasks/test_contract.py trains, saves and reloads
+every preset of every task): seeds, refusals, resume through the API, truncation on toy models."""
 
 import json
 
-import pandas as pd
 import pytest
 import torch
+from test_contract import RECIPES
 
 from gankit import GankitError, ImageGAN, ToyGAN, load
-from gankit.data.tabular import demo_table
-from gankit.tasks import TASKS
-
-# Shrunk widths so each preset trains in about a second; everything else is the preset's own.
-TINY_MODEL = {
-    "dcgan": {"g_width": 8, "d_width": 8},
-    "resnet": {"width": 16},
-    "mlp": {"hidden": 16},
-    "tabular": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 8, "pack": 4},
-}
-# Translators turn images into images and have no sample(); tests/tasks/test_translate.py covers
-# their presets (train, save, reload, apply), tests/tasks/test_superres.py the upscaler's.
-TRANSLATOR_TASKS = ("pix2pix", "cyclegan", "superres")
-PRESETS = [
-    (task, name)
-    for task, cls in TASKS.items()
-    for name in cls.presets
-    if task not in TRANSLATOR_TASKS
-]
 
 
 def tiny(task, preset, **train):
-    cls = TASKS[task]
-    model = TINY_MODEL[cls.presets[preset].arch]
-    options = {"batch_size": 8, "log_every": 1, "sample_every": 2, "checkpoint_every": 2, **train}
-    if task in ("images", "text-images"):
-        resolution = 32 if cls.presets[preset].arch == "resnet" else 16
-        return cls(preset, resolution=resolution, model=model, **options), "digits"
-    if task == "tabular":
-        return cls(preset, model=model, **options), demo_table(64)
-    return cls(preset, model=model, **options), "ring"
-
-
-def same(a, b) -> bool:
-    """Equal samples: tensors (images, points) or DataFrames (table rows)."""
-    return a.equals(b) if isinstance(a, pd.DataFrame) else torch.equal(a, b)
-
-
-@pytest.mark.parametrize("task,preset", PRESETS)
-def test_preset_trains_saves_and_reloads_identically(task, preset, tmp_path):
-    gan, data = tiny(task, preset)
-    gan.fit(data, steps=2, out=tmp_path / "run", quiet=True)
-    run = tmp_path / "run"
-    for name in (
-        "config.json",
-        "G.safetensors",
-        "G_ema.safetensors",
-        "D.safetensors",
-        "stats.jsonl",
-        "metrics.json",
-        "report.md",
-        "loss.png",
-        "samples/step-000002.png",
-    ):
-        assert (run / name).is_file(), name
-    config = json.loads((run / "config.json").read_text())
-    assert config["task"] == task and config["preset"] == preset and config["format_version"] == 1
-    assert config["gankit_version"]
-    reloaded = load(run)
-    assert type(reloaded) is type(gan)
-    assert same(reloaded.sample(8, seed=3), gan.sample(8, seed=3))
-    assert same(reloaded.sample(8, seed=3, ema=False), gan.sample(8, seed=3, ema=False))
+    """The contract test's tiny recipe for ``task``/``preset``: (untrained task, its data)."""
+    recipe = RECIPES[task]
+    return recipe.build(preset, **train), recipe.data()
 
 
 def test_same_seed_same_images_other_seed_other_images():

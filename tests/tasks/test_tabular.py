@@ -386,8 +386,8 @@ def test_calibrated_sampling_draws_pools_block_by_block(targeted, monkeypatch):
 
     monkeypatch.setattr(tabular_task, "_CALIBRATED_BLOCK", 100)
     asked = []
-    generate = targeted.generate
-    monkeypatch.setattr(targeted, "generate", lambda n, **kw: asked.append(n) or generate(n, **kw))
+    raw = targeted.generate_raw
+    monkeypatch.setattr(targeted, "generate_raw", lambda n, **kw: asked.append(n) or raw(n, **kw))
     rows = targeted.sample(250, seed=0)
     assert len(rows) == 250 and asked == [300, 300, 150]
     pd.testing.assert_frame_equal(rows, targeted.sample(250, seed=0))

