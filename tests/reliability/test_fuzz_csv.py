@@ -1,8 +1,8 @@
 """Bad CSV files and bad tabular requests: each is one clear ``gankit`` error, never a traceback.
 
-File cases go through ``gankit tabular fit FILE`` (exit 2, one ``error:`` line naming the file or
-the column); model-side cases (unknown condition value, unseen category) through the fitted
-model and ``gankit tabular sample``.
+File cases go through ``gankit train --task tabular --data FILE`` (exit 2, one ``error:`` line
+naming the file or the column); model-side cases (unknown condition value, unseen category)
+through the fitted model and ``gankit sample``.
 """
 
 from __future__ import annotations
