@@ -78,7 +78,8 @@ def add_parser(sub: Any) -> None:
         description="Score a model directory (writes metrics.json 'eval' and eval.md) with the "
         "features of an extractor: one trained by `gankit extractor train`, or FID's Inception "
         "(`gankit extractor convert-inception`). Every result records its protocol (extractor "
-        "hash, resize, sample counts, seed, reference data).",
+        "hash, resize, sample counts, seed, reference data). Deprecated: `gankit eval "
+        "train-extractor` and `gankit eval convert-inception`; use `gankit extractor ...`.",
     )
     evaluate.add_argument("model", help="model directory")
     evaluate.add_argument(
