@@ -53,16 +53,10 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 # Known breaches being fixed in other branches of issue 19; remove each entry once merged.
-KNOWN_EXCEPTIONS = {
-    # The CLI rewrite: commands/ stop importing helpers back from cli.py.
-    ("gankit.commands.translate", "gankit.cli"),
-    ("gankit.commands.upscale", "gankit.cli"),
-}
+KNOWN_EXCEPTIONS: set[tuple[str, str]] = set()
 EXEMPT_MODULES: set[str] = set()
-# Modules whose lazy imports still name what moved in the layering change: cli.py is rewritten in
-# another branch, and the lead repoints it on merge (gankit.tasks.evaluation.evaluate_model,
-# train_extractor, PeriodicEval; gankit.data.images.real_images).
-STALE = {"gankit.cli"}
+# Modules whose lazy imports still name something that moved (none at present).
+STALE: set[str] = set()
 
 
 def _module_name(path: Path) -> str:

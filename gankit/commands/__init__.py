@@ -1,20 +1,24 @@
-"""Sub-commands of ``gankit`` that belong to one task (translate, upscale, ...).
+"""The verbs of the ``gankit`` command, one module each.
 
-Each module here defines ``add_parser(sub)``, which adds its command to the ``gankit`` parser and
-sets ``func`` on it; :func:`gankit.cli.build_parser` calls every module listed in ``COMMANDS``.
-Errors are raised as :class:`gankit.errors.GankitError`; the CLI prints them as one line.
+Each module has ``add_parser(sub)``, which adds its verb to the ``gankit`` sub-parsers and sets
+``func`` (called with the parsed arguments); :func:`gankit.cli.build_parser` adds every module of
+:data:`COMMANDS` in turn. Errors are raised as :class:`gankit.errors.GankitError`; the CLI prints
+them as one line. ``options``, ``task_options`` and ``writers`` hold what several verbs share;
+``legacy`` maps the spellings of earlier releases onto the verbs.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from types import ModuleType
 
-# Imported when the parser is built, so `gankit --help` lists them.
-COMMANDS: tuple[str, ...] = ("upscale", "translate")
+from gankit.commands import apply, evaluate, info, legacy, presets, resume, sample, train
+
+# In the order `gankit --help` lists them; the deprecated spellings last.
+COMMANDS: tuple[ModuleType, ...] = (train, resume, sample, apply, evaluate, info, presets)
 
 
-def add_parsers(sub: Any) -> None:
-    """Add every task command in ``COMMANDS`` to the ``gankit`` sub-parsers ``sub``."""
-    for name in COMMANDS:
-        importlib.import_module(f"gankit.commands.{name}").add_parser(sub)
+def add_parsers(sub: object) -> None:
+    """Add every verb of :data:`COMMANDS`, then the deprecated spellings, to ``sub``."""
+    for command in COMMANDS:
+        command.add_parser(sub)
+    legacy.add_parsers(sub)

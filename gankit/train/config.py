@@ -1,9 +1,16 @@
-"""The training configuration shared by every task."""
+"""The training configuration shared by every task.
+
+Each field is described once, in its metadata: ``help`` (the text ``gankit train --help`` shows),
+``check`` (``"positive"`` or ``"non_negative"``: validated in ``__post_init__``), ``choices`` (the
+valid words) and ``flag`` (the command-line spelling when it is not ``--field-name``; None: no flag,
+set it with ``--set``). :mod:`gankit.commands.options` turns them into options.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from gankit.errors import GankitError
 
@@ -11,6 +18,13 @@ OPTIMIZERS = ("adam", "adamw")
 LR_SCHEDULES = ("constant", "cosine", "linear")  # implemented in engine.LR_SCHEDULES
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# The order the range checks report in: every "positive" field before any "non_negative" one.
+CHECKS = ("positive", "non_negative")
+
+
+def option(default: Any, help: str, **metadata: Any) -> Any:
+    """A TrainConfig field with its description: ``help`` plus ``check``/``choices``/``flag``."""
+    return field(default=default, metadata={"help": help, **metadata})
 
 
 @dataclass(frozen=True)
@@ -25,84 +39,96 @@ class TrainConfig:
         1
     """
 
-    steps: int = 5000
-    batch_size: int = 64
-    n_critic: int = 1
-    accum_steps: int = 1
-    loss: str = "nonsaturating"
-    optimizer: str = "adam"
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4  # TTUR: set higher than lr_g to let D keep up
-    betas: tuple[float, float] = (0.5, 0.999)
-    lr_schedule: str = "constant"  # or "cosine"/"linear" decay to 0 at `steps`
-    weight_decay: float = 0.0
-    r1_gamma: float = 0.0
-    r2_gamma: float = 0.0
-    gp_weight: float = 0.0  # WGAN-GP, applied on every D update
-    reg_interval: int = 16  # lazy R1/R2: every N-th D update, weight scaled by N
-    ema_beta: float = 0.999  # 0 disables the EMA generator (G_ema then equals G)
-    ema_warmup: int = 10  # beta_t = min(ema_beta, (1 + t) / (ema_warmup + t))
-    augment: str = ""  # DiffAugment policy, e.g. "translation,cutout"; "" = none
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "fp32"  # bf16/fp16 autocast on CUDA only
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 3
-    # NaN/Inf rollback: restore the last good in-memory snapshot (taken every snapshot_every
-    # steps), multiply both learning rates by rollback_lr_factor and go on; the
-    # (rollback_limit + 1)-th non-finite step saves the last good state and stops.
-    rollback_limit: int = 3
-    rollback_lr_factor: float = 0.5
-    snapshot_every: int = 10
-    # Adaptive augmentation (ADA, Karras et al. 2020): the `augment` policy (or
-    # translation,cutout,color when empty) is applied to each sample with probability p, and p
-    # moves so that E[sign(D(real))] stays at ada_target; 0 turns it off (ADA's value is 0.6).
-    ada_target: float = 0.0
-    ada_interval: int = 4  # D updates between adjustments of p
-    ada_kimg: float = 100.0  # thousands of real images for p to move from 0 to 1 at most
-    # Training-health monitor (gankit.train.health): on by default in every task; health_stop
-    # lists alarms that end training early (a normal end), e.g. "mode_collapse,d_winning" or "any".
-    health: bool = True
-    health_stop: str = ""
+    steps: int = option(
+        5000, "number of G updates (each after n_critic D updates)", check="positive"
+    )
+    batch_size: int = option(64, "samples per micro-batch of each D/G update", check="positive")
+    n_critic: int = option(1, "D updates per G update", check="positive")
+    accum_steps: int = option(
+        1, "micro-batches averaged per update (a larger batch in the same memory)", check="positive"
+    )
+    loss: str = option(
+        "nonsaturating", "adversarial loss: nonsaturating, hinge, wasserstein, least-squares, rpgan"
+    )
+    optimizer: str = option("adam", "optimizer of G and D", choices=OPTIMIZERS)
+    lr_g: float = option(2e-4, "generator learning rate", check="non_negative")
+    lr_d: float = option(
+        2e-4,
+        "discriminator learning rate (TTUR: set it above --lr-g to let D keep up)",
+        check="non_negative",
+    )
+    betas: tuple[float, float] = option(
+        (0.5, 0.999), "Adam's (beta1, beta2); no flag: --set betas=[0.0,0.99]", flag=None
+    )
+    lr_schedule: str = option(
+        "constant",
+        "learning-rate schedule; cosine and linear decay to 0 at --steps",
+        choices=LR_SCHEDULES,
+    )
+    weight_decay: float = option(0.0, "optimizer weight decay of G and D", check="non_negative")
+    r1_gamma: float = option(
+        0.0, "R1 penalty weight gamma on real data (0 = off)", check="non_negative", flag="--r1"
+    )
+    r2_gamma: float = option(0.0, "R2 penalty weight on fake data (0 = off)", check="non_negative")
+    gp_weight: float = option(
+        0.0,
+        "WGAN-GP gradient penalty weight, applied on every D update (0 = off)",
+        check="non_negative",
+    )
+    reg_interval: int = option(
+        16, "lazy R1/R2: every N-th D update, with the weight scaled by N", check="positive"
+    )
+    ema_beta: float = option(
+        0.999, "decay of the EMA generator G_ema, in [0, 1); 0 disables it (G_ema equals G)"
+    )
+    ema_warmup: int = option(
+        10, "EMA warm-up: beta_t = min(ema_beta, (1 + t) / (ema_warmup + t))", check="non_negative"
+    )
+    augment: str = option("", "DiffAugment policy, e.g. translation,cutout,color (empty: none)")
+    seed: int = option(0, "seed for initialisation, data order and noise")
+    device: str = option("auto", "where to train", choices=DEVICES)
+    precision: str = option(
+        "fp32", "numeric precision; bf16/fp16 autocast runs on CUDA only", choices=PRECISIONS
+    )
+    log_every: int = option(50, "steps between stats.jsonl lines", check="positive")
+    sample_every: int = option(500, "steps between sample grids", check="positive")
+    checkpoint_every: int = option(500, "steps between checkpoints", check="positive")
+    keep_checkpoints: int = option(3, "newest checkpoints kept in train_state/", check="positive")
+    # NaN/Inf rollback: restore the last good in-memory snapshot, lower both learning rates and go
+    # on, rather than lose the run to one bad step.
+    rollback_limit: int = option(
+        3,
+        "NaN/Inf rollbacks allowed; the next non-finite step saves the last good state and stops",
+        check="non_negative",
+    )
+    rollback_lr_factor: float = option(
+        0.5, "each rollback multiplies both learning rates by this, in (0, 1]"
+    )
+    snapshot_every: int = option(
+        10, "steps between the in-memory snapshots a rollback restores", check="positive"
+    )
+    # Adaptive augmentation (ADA, Karras et al. 2020): p moves so that E[sign(D(real))] stays at
+    # the target, so that D cannot memorise a small dataset.
+    ada_target: float = option(
+        0.0,
+        "ADA: apply --augment (or translation,cutout,color when empty) with probability p, moved "
+        "to keep E[sign(D(real))] at this value, in [0, 1); 0 = off (ADA's value is 0.6)",
+    )
+    ada_interval: int = option(4, "ADA: D updates between adjustments of p", check="positive")
+    ada_kimg: float = option(
+        100.0, "ADA: thousands of real images for p to move from 0 to 1 at most (> 0)"
+    )
+    health: bool = option(True, "training-health monitor (gankit.train.health)")
+    health_stop: str = option(
+        "",
+        "health alarms that end training early (a normal end), e.g. mode_collapse,d_winning or any",
+    )
 
     def __post_init__(self) -> None:
-        positive = (
-            "steps",
-            "batch_size",
-            "n_critic",
-            "accum_steps",
-            "reg_interval",
-            "log_every",
-            "sample_every",
-            "checkpoint_every",
-            "keep_checkpoints",
-            "snapshot_every",
-            "ada_interval",
-        )
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise GankitError(
-                    f"training option {name} must be a positive integer, got {value!r}"
-                )
-        non_negative = (
-            "lr_g",
-            "lr_d",
-            "weight_decay",
-            "r1_gamma",
-            "r2_gamma",
-            "gp_weight",
-            "ema_warmup",
-            "rollback_limit",
-        )
-        for name in non_negative:
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise GankitError(
-                    f"training option {name} must be a finite number >= 0, got {value!r}"
-                )
+        for check in CHECKS:
+            for spec in fields(self):
+                if spec.metadata.get("check") == check:
+                    _check_range(spec.name, getattr(self, spec.name), check)
         if self.lr_g == 0 or self.lr_d == 0:
             raise GankitError("learning rates lr_g and lr_d must be > 0")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
@@ -118,13 +144,19 @@ class TrainConfig:
             )
         if not 0 <= self.ema_beta < 1:
             raise GankitError(f"ema_beta must be in [0, 1), got {self.ema_beta!r}")
-        for name, valid in (
-            ("optimizer", OPTIMIZERS),
-            ("lr_schedule", LR_SCHEDULES),
-            ("precision", PRECISIONS),
-            ("device", DEVICES),
-        ):
-            if getattr(self, name) not in valid:
+        for spec in fields(self):
+            valid = spec.metadata.get("choices")
+            if valid is not None and getattr(self, spec.name) not in valid:
                 raise GankitError(
-                    f"{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}"
+                    f"{spec.name} must be one of {', '.join(valid)}, got "
+                    f"{getattr(self, spec.name)!r}"
                 )
+
+
+def _check_range(name: str, value: Any, check: str) -> None:
+    """Refuse ``value`` of field ``name`` outside its ``check`` ("positive" or "non_negative")."""
+    if check == "positive":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise GankitError(f"training option {name} must be a positive integer, got {value!r}")
+    elif not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise GankitError(f"training option {name} must be a finite number >= 0, got {value!r}")

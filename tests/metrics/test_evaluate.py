@@ -36,9 +36,7 @@ def test_real_against_itself_scores_as_perfect(extractor_dir):
     assert evaluate_images(real, noise, extractor, ("fd",))["fd"] > 10 * max(result["fd"], 0.01)
 
 
-def test_eval_writes_metrics_with_protocol(
-    extractor_dir, tmp_path, capsys, tiny_train_args, cli_eval_repointed
-):
+def test_eval_writes_metrics_with_protocol(extractor_dir, tmp_path, capsys, tiny_train_args):
     run = tmp_path / "run"
     assert main(["train", *tiny_train_args, "--steps", "2", "--out", str(run)]) == 0
     assert (
@@ -64,9 +62,7 @@ def test_eval_writes_metrics_with_protocol(
     assert "quality" in json.loads((run / "metrics.json").read_text())  # training report kept
 
 
-def test_eval_every_logs_fd_and_keeps_the_best(
-    extractor_dir, tmp_path, tiny_train_args, cli_eval_repointed
-):
+def test_eval_every_logs_fd_and_keeps_the_best(extractor_dir, tmp_path, tiny_train_args):
     run = tmp_path / "run"
     assert (
         main(
@@ -101,7 +97,7 @@ def test_eval_every_logs_fd_and_keeps_the_best(
         (["eval", "train-extractor", "--data", "digits"], "--out"),
     ],
 )
-def test_eval_bad_input_is_one_clear_line(argv, needle, capsys, cli_eval_repointed):
+def test_eval_bad_input_is_one_clear_line(argv, needle, capsys):
     assert main(argv) == 2
     assert needle in capsys.readouterr().err
 

@@ -249,7 +249,7 @@ def test_modes_needs_a_class_head(weights):
         evaluate_images(images, images, extractor, ("fd", "modes"))
 
 
-def test_cli_convert_and_clear_errors(weights, tmp_path, capsys, cli_eval_repointed):
+def test_cli_convert_and_clear_errors(weights, tmp_path, capsys):
     out = tmp_path / "w.safetensors"
     assert main(["eval", "convert-inception", str(weights["pth"]), str(out)]) == 0
     assert "sha256" in capsys.readouterr().out and out.is_file()
@@ -262,9 +262,7 @@ def test_cli_convert_and_clear_errors(weights, tmp_path, capsys, cli_eval_repoin
 
 
 @pytest.mark.slow
-def test_cli_eval_with_inception_records_the_protocol(
-    weights, tmp_path, tiny_train_args, cli_eval_repointed
-):
+def test_cli_eval_with_inception_records_the_protocol(weights, tmp_path, tiny_train_args):
     run = tmp_path / "run"
     assert main(["train", *tiny_train_args, "--steps", "2", "--out", str(run)]) == 0
     argv = ["eval", str(run), "--extractor", "inception", "--n", "6", "--seed", "3"]

@@ -1,8 +1,8 @@
 """Bad CSV files and bad tabular requests: each is one clear ``gankit`` error, never a traceback.
 
-File cases go through ``gankit tabular fit FILE`` (exit 2, one ``error:`` line naming the file or
-the column); model-side cases (unknown condition value, unseen category) through the fitted
-model and ``gankit tabular sample``.
+File cases go through ``gankit train --task tabular --data FILE`` (exit 2, one ``error:`` line
+naming the file or the column); model-side cases (unknown condition value, unseen category)
+through the fitted model and ``gankit sample``.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def test_bad_csv_is_one_clear_cli_error(case, tmp_path, capsys):
         path.mkdir()
     elif data is not None:
         path.write_bytes(data)
-    argv = ["tabular", "fit", str(path), "--out", str(tmp_path / "r"), *TINY]
+    argv = ["train", "--task", "tabular", "--data", str(path), "--out", str(tmp_path / "r"), *TINY]
     code, _, err = run_cli(argv, capsys)
     assert_clean_error(code, err, needle)
     assert name in err or "column 'a'" in err, err
@@ -108,7 +108,7 @@ SAMPLE_CASES: dict[str, tuple[list[str], str]] = {
 @pytest.mark.parametrize("case", list(SAMPLE_CASES), ids=list(SAMPLE_CASES))
 def test_bad_sample_request_is_one_clear_cli_error(case, fitted_run, tmp_path, capsys):
     extra, needle = SAMPLE_CASES[case]
-    argv = ["tabular", "sample", str(fitted_run), "-o", str(tmp_path / "o.csv"), *extra]
+    argv = ["sample", str(fitted_run), "-o", str(tmp_path / "o.csv"), *extra]
     code, _, err = run_cli(argv, capsys)
     assert_clean_error(code, err, needle)
     assert not (tmp_path / "o.csv").exists()

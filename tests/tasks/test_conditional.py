@@ -200,4 +200,4 @@ def test_cli_trains_conditionally_and_samples_by_label(tiny_train_args, tmp_path
 
 def test_cli_conditional_needs_the_image_task(capsys):
     assert main(["train", "--task", "toy", "--data", "ring", "--conditional"]) == 2
-    assert "--task images" in capsys.readouterr().err
+    assert "task 'toy' does not take --conditional" in capsys.readouterr().err

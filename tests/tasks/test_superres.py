@@ -208,7 +208,7 @@ def test_local_vgg_weights_file(tmp_path, patches):
 
 def test_cli_train_and_upscale(tmp_path, capsys):
     out = tmp_path / "run"
-    args = ["upscale", "train", "--scale", "2", "--patch", "16", "--batch-size", "4"]
+    args = ["train", "--task", "superres", "--scale", "2", "--patch", "16", "--batch-size", "4"]
     args += ["--steps", "2", "--pretrain-steps", "1", "--out", str(out), "--quiet"]
     for key, value in {**TINY, "health": "false"}.items():
         prefix = "" if key == "health" else "model."
@@ -216,20 +216,20 @@ def test_cli_train_and_upscale(tmp_path, capsys):
     assert main(args) == 0
     image = tmp_path / "small.png"
     Image.fromarray(_lr_image().permute(1, 2, 0).numpy()).save(image)
-    assert main(["upscale", str(out), str(image), "-o", str(tmp_path / "big.png")]) == 0
+    assert main(["apply", str(out), str(image), "-o", str(tmp_path / "big.png")]) == 0
     assert Image.open(tmp_path / "big.png").size == (44, 60)
     assert main(["sample", str(out), "--grid", str(tmp_path / "g.png"), "--truncation", "1"]) == 2
-    assert "--truncation needs a model that draws from noise" in capsys.readouterr().err
+    assert f"a translator: use `gankit apply {out}" in capsys.readouterr().err
     plus = tmp_path / "plus.png"
-    assert main(["upscale", str(out), str(image), "-o", str(plus), "--self-ensemble"]) == 0
+    assert main(["apply", str(out), str(image), "-o", str(plus), "--self-ensemble"]) == 0
     assert np.array_equal(
         np.asarray(Image.open(plus)).transpose(2, 0, 1),
         gankit.load(out).upscale(image, self_ensemble=True).numpy(),
     )
     capsys.readouterr()
-    assert main(["upscale", str(tmp_path / "nope"), str(image), "-o", "x.png"]) == 2
+    assert main(["apply", str(tmp_path / "nope"), str(image), "-o", "x.png"]) == 2
     assert "not found" in capsys.readouterr().err
-    assert main(["upscale", str(out), str(tmp_path / "missing.png"), "-o", "x.png"]) == 2
+    assert main(["apply", str(out), str(tmp_path / "missing.png"), "-o", "x.png"]) == 2
     assert "missing.png" in capsys.readouterr().err
-    assert main(["upscale", str(out), str(image), "-o", str(tmp_path / "big.jpg")]) == 2
+    assert main(["apply", str(out), str(image), "-o", str(tmp_path / "big.jpg")]) == 2
     assert "writes PNG" in capsys.readouterr().err and not (tmp_path / "big.jpg").exists()

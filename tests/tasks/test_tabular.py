@@ -117,26 +117,25 @@ def test_cli_fit_and_sample(tmp_path, capsys):
     run = tmp_path / "runs" / "t"
     sets = [f"--set={k}={v}" for k, v in TINY.items() if k != "steps"]
     model = ["--set=model.g_hidden=[32]", "--set=model.d_hidden=[32]", "--set=model.pack=4"]
-    argv = ["tabular", "fit", str(csv), "--out", str(run), "--steps", "4", "--target", "city"]
+    argv = ["train", "--task", "tabular", "--data", str(csv), "--out", str(run), "--steps", "4"]
+    argv += ["--target", "city"]
     assert main([*argv, *sets, *model]) == 0
     assert load(run).transformer.target == "city"
     out_csv = tmp_path / "out.csv"
-    code = main(
-        ["tabular", "sample", str(run), "-n", "25", "-o", str(out_csv), "--condition", "city=Lima"]
-    )
+    code = main(["sample", str(run), "-n", "25", "-o", str(out_csv), "--condition", "city=Lima"])
     assert code == 0
     rows = pd.read_csv(out_csv)
     assert len(rows) == 25 and (rows["city"] == "Lima").all()
     assert rows.columns.tolist() == ["income", "children", "city", "day"]
     # A model with a target samples calibrated unless told not to (same seed: same as the API).
     for flag, calibrate in (([], True), (["--no-calibrate"], False)):
-        assert main(["tabular", "sample", str(run), "-n", "30", "-o", str(out_csv), *flag]) == 0
+        assert main(["sample", str(run), "-n", "30", "-o", str(out_csv), *flag]) == 0
         expected = load(run).sample(30, seed=0, calibrate=calibrate)
         pd.testing.assert_frame_equal(
             pd.read_csv(out_csv), pd.read_csv(io.StringIO(expected.to_csv(index=False)))
         )
     assert main(["sample", str(run), "--grid", str(tmp_path / "g.png")]) == 2
-    assert "gankit tabular sample" in capsys.readouterr().err
+    assert "makes table rows: write them to a CSV file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -150,7 +149,8 @@ def test_cli_fit_and_sample(tmp_path, capsys):
 def test_cli_bad_input_is_one_clear_line(tmp_path, capsys, make, message):
     csv = tmp_path / "data.csv"
     make(csv)
-    assert main(["tabular", "fit", str(csv), "--out", str(tmp_path / "r"), "--steps", "2"]) == 2
+    argv = ["train", "--task", "tabular", "--data", str(csv), "--out", str(tmp_path / "r")]
+    assert main([*argv, "--steps", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("gankit: error:") and message in err and "\n" not in err
 
@@ -158,12 +158,13 @@ def test_cli_bad_input_is_one_clear_line(tmp_path, capsys, make, message):
 def test_cli_unknown_target_is_one_clear_line(tmp_path, capsys):
     csv = tmp_path / "data.csv"
     mixed_frame(100).to_csv(csv, index=False)
-    argv = ["tabular", "fit", str(csv), "--out", str(tmp_path / "r"), "--target", "salary"]
+    fit = ["train", "--task", "tabular", "--data", str(csv)]
+    argv = [*fit, "--out", str(tmp_path / "r"), "--target", "salary"]
     assert main([*argv, "--steps", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert "model target 'salary' is not a column" in err and "\n" not in err
     both = ["--target", "city", "--set", "model.target=tier"]
-    assert main(["tabular", "fit", str(csv), "--out", str(tmp_path / "r2"), *both]) == 2
+    assert main([*fit, "--out", str(tmp_path / "r2"), *both]) == 2
     assert "disagree" in capsys.readouterr().err
 
 

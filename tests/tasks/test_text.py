@@ -122,15 +122,3 @@ def test_cli_samples_from_text(trained, tmp_path, capsys):
         main(["sample", str(run), "--text-encoder", str(tmp_path / "no"), "--grid", "x.png"]) == 2
     )
     assert "does not exist" in capsys.readouterr().err
-
-
-def test_cli_trains_a_text_model(tmp_path, tiny_train_args, capsys):
-    from gankit.cli import main
-
-    run = tmp_path / "cli-text"
-    argv = ["train", "--task", "text-images", *tiny_train_args, "--steps", "2", "--out", str(run)]
-    assert main(argv) == 0
-    assert load(run).task == "text-images"
-    bad = ["train", "--task", "toy", "--text-encoder", str(tmp_path), "--out", str(tmp_path / "t")]
-    assert main(bad) == 2
-    assert "--text-encoder is for --task text-images" in capsys.readouterr().err

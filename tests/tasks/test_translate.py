@@ -252,18 +252,18 @@ def _write_pairs(root, edges, digits, count):
 def test_cli_train_and_apply_a_folder(edge_pairs, tmp_path, capsys):
     _write_pairs(tmp_path / "pairs", edge_pairs.sources, edge_pairs.targets, 12)
     run = tmp_path / "run"
-    args = ["translate", "train", "--task", "pix2pix", "--data", str(tmp_path / "pairs")]
+    args = ["train", "--task", "pix2pix", "--data", str(tmp_path / "pairs")]
     args += ["--out", str(run), "--resolution", "16", "--channels", "1,1", "--batch-size", "4"]
     args += ["--steps", "2", "--quiet", "--set", "model.width=4", "--set", "model.d_width=4"]
     args += ["--set", "model.depth=4", "--set", "model.d_layers=1"]
     main(args)
     assert "trained 2 steps" in capsys.readouterr().out
-    main(["translate", "apply", str(run), str(tmp_path / "pairs" / "A"), str(tmp_path / "out")])
+    main(["apply", str(run), str(tmp_path / "pairs" / "A"), "-o", str(tmp_path / "out")])
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == [f"d{i:02d}.png" for i in range(12)]
     expected = load(run).apply(edge_pairs.sources[:1])
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "d00.png")), expected[0, 0])
-    apply = ["translate", "apply", str(run), str(tmp_path / "pairs" / "A")]
+    apply = ["apply", str(run), str(tmp_path / "pairs" / "A"), "-o"]
     assert main([*apply, str(tmp_path / "out2"), "--batch-size", "0"]) == 2
     assert "--batch-size must be at least 1" in capsys.readouterr().err
     Image.open(tmp_path / "pairs" / "A" / "d00.png").save(tmp_path / "pairs" / "A" / "d00.bmp")
@@ -288,10 +288,10 @@ def test_folder_run_with_crops_resumes_from_its_config(edge_pairs, tmp_path):
 def test_cli_errors_are_one_line(edge_pairs, tmp_path, capsys):
     _write_pairs(tmp_path / "pairs", edge_pairs.sources, edge_pairs.targets, 3)
     (tmp_path / "pairs" / "B" / "d01.png").unlink()
-    assert main(["translate", "train", "--task", "pix2pix", "--data", str(tmp_path / "pairs")]) == 2
+    assert main(["train", "--task", "pix2pix", "--data", str(tmp_path / "pairs")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "d01" in err and "A/ only" in err
-    assert main(["translate", "train", "--task", "cyclegan", "--data", str(tmp_path / "no")]) == 2
+    assert main(["train", "--task", "cyclegan", "--data", str(tmp_path / "no")]) == 2
     assert "digits-mnist" in capsys.readouterr().err
 
 
