@@ -328,3 +328,12 @@ def test_every_task_trains_and_is_used_through_the_one_shape(task, tmp_path, mon
         assert main(_at(old_argv, "run")) == 0
         assert "deprecated; use `gankit " in capsys.readouterr().err
         assert (tmp_path / old_written).read_bytes() == (tmp_path / written).read_bytes()
+
+
+def test_train_without_data_uses_the_data_gankit_ships_for_the_task(tmp_path, capsys):
+    out = tmp_path / "ring"
+    argv = ["train", "--task", "toy", "--steps", "1", "--batch-size", "8", "--quiet", "--out"]
+    assert main([*argv, str(out), "--set", "model.hidden=8"]) == 0
+    assert json.loads((out / "config.json").read_text())["data"]["source"] == "ring"
+    assert main(["train", "--task", "tabular", "--out", str(tmp_path / "t")]) == 2
+    assert "needs the table" in capsys.readouterr().err

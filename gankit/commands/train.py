@@ -35,8 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="training data, as the task reads it: images: digits (embedded), mnist "
         "($GANKIT_DATA/mnist) or an image folder; text-images: digits or mnist (captioned); "
         "toy: ring or grid; tabular: a CSV file; pix2pix: mnist-edges, photos-colour or a folder "
-        "with A/ and B/; cyclegan: digits-mnist or a folder with A/ and B/; superres: an image "
-        "folder (default: the photographs installed packages ship)",
+        "with A/ and B/; cyclegan: digits-mnist or a folder with A/ and B/; superres: photos or "
+        "an image folder. Default: the data gankit ships for the task (images, text-images: "
+        "digits; toy: ring; superres: photos), else it must be given",
     )
     parser.add_argument("--preset", default=None, help="named configuration; see `gankit presets`")
     parser.add_argument("--out", default=None, help="run directory (default: runs/TASK)")
@@ -68,6 +69,8 @@ def run(args: argparse.Namespace) -> None:
     for method, value in settings.method.items():
         getattr(gan, method)(value)
     args.out = args.out or f"runs/{args.task}"  # set here so that a Ctrl-C message can name it
+    if args.data is None:
+        args.data = task.default_data  # --eval-every reads the same data
     gan.fit(
         args.data,
         out=args.out,

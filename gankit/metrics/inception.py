@@ -13,7 +13,7 @@ With the same weights, the features (and so FID) match torch-fidelity's ``incept
 extractor; pytorch-fid resizes with ``F.interpolate`` instead, so its numbers differ slightly.
 
 Nothing is downloaded. Users convert the published ``.pth`` once with
-``gankit eval convert-inception SRC.pth OUT.safetensors`` (a restricted ``weights_only`` load
+``gankit extractor convert-inception SRC.pth OUT.safetensors`` (a restricted ``weights_only`` load
 that cannot run code) and pass ``--inception-weights OUT.safetensors``.
 """
 
@@ -44,7 +44,7 @@ _CHUNK = 32
 _HOW_TO_GET = (
     "download the FID Inception weights yourself (pytorch-fid's pt_inception-2015-12-05-"
     "6726825d.pth or torch-fidelity's weights-inception-2015-12-05-6726825d.pth, from their "
-    "GitHub releases), convert them once with `gankit eval convert-inception SRC.pth "
+    "GitHub releases), convert them once with `gankit extractor convert-inception SRC.pth "
     "OUT.safetensors`, then pass --inception-weights OUT.safetensors"
 )
 

@@ -126,6 +126,9 @@ class GANTask:
     task: ClassVar[str]
     #: "generate" or "apply": set by :class:`Generator` and :class:`Translator`.
     inference: ClassVar[str]
+    #: Data that ships with gankit's dependencies, trained on by ``gankit train`` without
+    #: ``--data`` (None: the task has none and the user must name data).
+    default_data: ClassVar[str | None] = None
     presets: ClassVar[dict[str, Preset]]
     default_preset: ClassVar[str]
     # Where the presets' ``arch`` names are looked up (translators have a registry of their own).

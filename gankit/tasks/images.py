@@ -151,6 +151,7 @@ class ImageGAN(Generator):
     presets = IMAGE_PRESETS
     default_preset = "default"
     condition_alias = "labels"
+    default_data = "digits"
 
     def __init__(
         self,

@@ -289,6 +289,7 @@ class SuperResolution(Translator):
     task = "superres"
     presets = SR_PRESETS
     default_preset = "esrgan"
+    default_data = SHIPPED
     architectures = TRANSLATORS
 
     def __init__(

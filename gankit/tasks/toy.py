@@ -110,6 +110,7 @@ class ToyGAN(Generator):
     task = "toy"
     presets = TOY_PRESETS
     default_preset = "toy-mlp"
+    default_data = "ring"
 
     def open_data(self, data: Any) -> tuple[ToyData, dict[str, Any]]:
         if isinstance(data, ToyData):
