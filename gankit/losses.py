@@ -202,17 +202,34 @@ def r2_penalty(critic: Critic, fake: Tensor) -> Tensor:
     return _input_grad_sq_norm(critic, fake).mean()
 
 
+def mixing_weights(n: int, like: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """``n`` draws of ``eps ~ U[0, 1)`` shaped ``(n, 1, ..., 1)`` to broadcast over ``like``.
+
+    Drawn where ``generator`` lives (the engine's RNGs are on CPU), then moved to ``like``'s
+    device in its dtype. Example:
+        >>> mixing_weights(3, torch.zeros(3, 1, 4, 4)).shape
+        torch.Size([3, 1, 1, 1])
+    """
+    eps_shape = (n,) + (1,) * (like.dim() - 1)
+    device = generator.device if generator is not None else like.device
+    return torch.rand(eps_shape, generator=generator, device=device, dtype=like.dtype).to(
+        like.device
+    )
+
+
 def gradient_penalty(
     critic: Critic,
     real: Tensor,
     fake: Tensor,
     generator: torch.Generator | None = None,
+    eps: Tensor | None = None,
 ) -> Tensor:
     """WGAN-GP (Gulrajani et al. 2017): ``mean((||grad_x D(x_hat)|| - 1)^2)``.
 
     ``x_hat = eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1)`` per sample, drawn from
-    ``generator`` (on any device) so a seeded run is reproducible. Usually
-    weighted by 10. ``real`` and ``fake`` must have the same shape.
+    ``generator`` (on any device) so a seeded run is reproducible, or given (distributed training
+    draws the global batch's and passes each rank its slice). Usually weighted by 10. ``real``
+    and ``fake`` must have the same shape.
 
     Example:
         >>> w = torch.tensor([0.6, 0.8])  # unit norm: a 1-Lipschitz linear critic
@@ -224,13 +241,8 @@ def gradient_penalty(
             f"gradient_penalty needs real and fake batches of the same shape, got "
             f"{tuple(real.shape)} and {tuple(fake.shape)}"
         )
-    # (B,) -> (B, 1, ..., 1) so eps broadcasts over every non-batch dimension.
-    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    # Drawn where the generator lives (the engine's RNGs are on CPU), then moved to the data.
-    device = generator.device if generator is not None else real.device
-    eps = torch.rand(eps_shape, generator=generator, device=device, dtype=real.dtype).to(
-        real.device
-    )
+    if eps is None:
+        eps = mixing_weights(len(real), real, generator)
     mixed = torch.lerp(fake.detach(), real.detach(), eps)  # eps * real + (1 - eps) * fake
     # The tiny epsilon keeps sqrt differentiable where the gradient is exactly zero.
     grad_norm = (_input_grad_sq_norm(critic, mixed) + 1e-12).sqrt()

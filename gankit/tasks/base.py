@@ -42,6 +42,7 @@ from gankit.train import (
     Trainer,
 )
 from gankit.train.callbacks import Callback
+from gankit.train.distributed import is_main_process
 from gankit.train.ema import make_ema
 from gankit.train.health import HealthMonitor
 from gankit.train.objective import Objective
@@ -228,7 +229,9 @@ class GANTask:
         if steps is not None:
             self.train_config = replace(self.train_config, "training option", steps=steps)
         out_dir = Path(out) if out is not None else None
-        if out_dir is not None:
+        # Under torchrun every rank trains; rank 0 alone writes the run directory.
+        writes = is_main_process()
+        if out_dir is not None and writes:
             if not resume and (out_dir / CONFIG_NAME).exists():
                 raise GankitError(
                     f"{out_dir} already holds a gankit run; resume it with "
@@ -245,7 +248,7 @@ class GANTask:
         # Before config.json is written: a setting only the objective checks (a tabular target
         # that is not a column) must not leave a run directory that refuses the corrected retry.
         objective = self.objective()
-        if out_dir is not None:
+        if out_dir is not None and writes:
             write_json(out_dir / CONFIG_NAME, self.config_dict())
         trainer = Trainer(
             self.G,
@@ -291,7 +294,7 @@ class GANTask:
         monitor = next((cb for cb in trainer.callbacks if isinstance(cb, HealthMonitor)), None)
         if monitor is not None and monitor.fired:
             self.history["alarms_fired"] = dict(monitor.fired)
-        if out_dir is not None:
+        if out_dir is not None and writes:
             self.save(out_dir)
             self.write_report(out_dir, dataset)
         return self

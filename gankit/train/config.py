@@ -118,6 +118,18 @@ class TrainConfig:
     ada_kimg: float = option(
         100.0, "ADA: thousands of real images for p to move from 0 to 1 at most (> 0)"
     )
+    # Distributed runs (torchrun / --nproc-per-node; docs/distributed.md): batch_size stays the
+    # global batch, split evenly over the ranks.
+    sync_batchnorm: bool = option(
+        False,
+        "distributed runs: BatchNorm statistics over the global batch instead of each rank's slice",
+    )
+    dist_timeout: int = option(
+        600,
+        "distributed runs: seconds a rank waits for the others (start-up, each collective) before "
+        "the run ends with an error",
+        check="positive",
+    )
     health: bool = option(True, "training-health monitor (gankit.train.health)")
     health_stop: str = option(
         "",

@@ -13,6 +13,9 @@ Non-finite steps: when a loss or gradient norm becomes NaN/Inf the trainer resto
 in-memory :class:`~gankit.train.snapshot.Snapshot`, lowers both learning rates by
 ``rollback_lr_factor`` and carries on with the next batch; after ``rollback_limit`` rollbacks the
 next one saves the last good state as a checkpoint and raises :class:`TrainingDiverged`.
+
+Under ``torchrun`` the same loop runs on every rank with G and D in DDP; ``batch_size`` stays the
+global batch and each rank computes its slice (:mod:`gankit.train.distributed` has the rules).
 """
 
 from __future__ import annotations
@@ -27,22 +30,26 @@ from pathlib import Path
 from typing import Protocol
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from gankit.augment import AdaptiveAugment, build_augment
 from gankit.errors import GankitError
-from gankit.io import check_state
-from gankit.losses import get_loss, gradient_penalty, r1_penalty, r2_penalty
+from gankit.io import check_state, load_tensors
+from gankit.losses import get_loss, gradient_penalty, mixing_weights, r1_penalty, r2_penalty
 from gankit.train.callbacks import Callback
 from gankit.train.config import TrainConfig
+from gankit.train.distributed import Distributed
 from gankit.train.ema import make_ema, update_ema
 from gankit.train.objective import Objective, Players
 from gankit.train.snapshot import Snapshot
 from gankit.train.state import (
+    STATE_DIR,
     join_optimizer_state,
     latest_checkpoint,
     read_checkpoint,
     split_optimizer_state,
+    step_dir_name,
     write_checkpoint,
 )
 
@@ -145,11 +152,20 @@ class Trainer:
                 "use a smaller --batch-size or more data"
             )
         self.config = config
-        self.device = resolve_device(config.device)
-        if config.precision == "fp16" and self.device.type != "cuda":
+        device = resolve_device(config.device)
+        if config.precision == "fp16" and device.type != "cuda":
             raise GankitError("precision fp16 needs a CUDA device; use fp32 (or bf16)")
+        # Under torchrun: this rank's part in the process group (None in a single process).
+        self.dist = Distributed.start(device, config.dist_timeout)
+        self.device = self.dist.device if self.dist is not None else device
         self.G = G.to(self.device)
         self.D = D.to(self.device)
+        # What the forward passes call: the DDP wrappers when distributed, else G and D.
+        self._G_run: nn.Module = self.G
+        self._D_run: nn.Module = self.D
+        if self.dist is not None:
+            self._start_distributed()
+            callbacks = callbacks if self.dist.is_main else ()  # rank 0 alone logs and writes
         self.G_ema = make_ema(self.G)
         self.data = data
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -186,6 +202,32 @@ class Trainer:
         self._stat_count = 0
         self._last_log = (time.perf_counter(), 0)
 
+    def _start_distributed(self) -> None:
+        """Wrap G and D in DDP and give this rank its own stream of torch's global RNG."""
+        cfg, world = self.config, self.dist.world_size
+        if cfg.batch_size % world:
+            self.dist.close()
+            raise GankitError(
+                f"batch_size {cfg.batch_size} is the global batch and must divide evenly over "
+                f"the {world} ranks; use a multiple of {world}"
+            )
+        self._G_run = self.dist.wrap(self.G, cfg.sync_batchnorm)
+        self._D_run = self.dist.wrap(self.D, cfg.sync_batchnorm)
+        self.G, self.D = self._G_run.module, self._D_run.module
+        self._seed_rank_rng(0)
+
+    def _seed_rank_rng(self, step: int) -> None:
+        """Seed torch's global RNG (augmentation, dropout) per rank, as stylegan2-ada does: the
+        same draws on every rank would give each slice of the batch the same transforms."""
+        world, rank = self.dist.world_size, self.dist.rank
+        torch.manual_seed((self.config.seed * world + rank) * 1_000_003 + step)
+
+    def _grad_sync(self, module: nn.Module, enabled: bool) -> contextlib.AbstractContextManager:
+        """Gradient all-reduce of a DDP ``module`` on (``enabled``) or off; nothing in 1 process."""
+        if self.dist is None:
+            return contextlib.nullcontext()
+        return self.dist.gradient_sync(module, enabled)
+
     # ----------------------------------------------------------------- inputs
     def noise(self, n: int) -> torch.Tensor:
         """Latent vectors from the trainer's own RNG, drawn on CPU so every device sees the same."""
@@ -195,6 +237,8 @@ class Trainer:
         """The next real batch and its condition (None for unconditional data).
 
         By default batches walk a seeded per-epoch permutation, dropping the incomplete tail.
+        Distributed, every rank walks the same global stream and keeps its slice of each batch:
+        the ranks' shards of an epoch are disjoint.
         """
         size = self.config.batch_size
         if hasattr(self.data, "sample"):
@@ -203,21 +247,27 @@ class Trainer:
             if self._cursor + size > len(self._order):
                 self._order = torch.randperm(len(self.data), generator=self.data_rng)
                 self._cursor = 0
-            batch = self.data.batch(self._order[self._cursor : self._cursor + size])
+            index = self._order[self._cursor : self._cursor + size]
+            batch = self.data.batch(index if self.dist is None else self.dist.shard(index))
             self._cursor += size
         x, cond = batch if isinstance(batch, tuple) else (batch, None)
+        if self.dist is not None and hasattr(self.data, "sample"):
+            # A sampled batch is drawn whole, so that the stream is the 1-process one.
+            x, cond = self.dist.shard(x), (self.dist.shard(cond) if cond is not None else None)
         to = {"device": self.device, "non_blocking": True}
         return x.to(**to), (cond.to(**to) if cond is not None else None)
 
     def fake_batch(self, cond: Condition) -> torch.Tensor:
         """G's output for fresh noise (and ``cond`` when the data is conditional)."""
         z = self.noise(self.config.batch_size)
-        return self.G(z) if cond is None else self.G(z, cond)
+        if self.dist is not None:
+            z = self.dist.shard(z)  # the global batch's noise, drawn as one process would
+        return self._G_run(z) if cond is None else self._G_run(z, cond)
 
     def critic(self, x: torch.Tensor, cond: Condition = None) -> torch.Tensor:
         """D on augmented input; reals and fakes get the same augmentation (DiffAugment)."""
         x = self.augment(x)
-        return self.D(x) if cond is None else self.D(x, cond)
+        return self._D_run(x) if cond is None else self._D_run(x, cond)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.config.precision == "fp32":
@@ -228,7 +278,9 @@ class Trainer:
     # ------------------------------------------------------------------ steps
     def players(self) -> Players:
         """The narrow view of this step's game that the objective gets (see :class:`Players`)."""
-        return Players(G=self.G, D=self.D, critic=self.critic, loss=self.loss, step=self.step)
+        return Players(
+            G=self._G_run, D=self._D_run, critic=self.critic, loss=self.loss, step=self.step
+        )
 
     def _d_update(self, players: Players) -> dict[str, torch.Tensor]:
         cfg = self.config
@@ -236,44 +288,19 @@ class Trainer:
         lazy_reg = (cfg.r1_gamma > 0 or cfg.r2_gamma > 0) and self.d_updates % cfg.reg_interval == 0
         stats: dict[str, torch.Tensor] = {}
         for micro in range(cfg.accum_steps):
-            real, cond = self.real_batch()
-            with torch.no_grad(), self._autocast():
-                fake = self.objective.fake_for_d(players, self.fake_batch(cond))
-            with self._autocast():
-                real_logits = self.critic(real, cond).float()
-                fake_logits = self.critic(fake, cond).float()
-                terms = self.objective.d_terms(players, real, fake, cond)
-            total = d_loss = self.loss.d_loss(real_logits, fake_logits)
-            for name, term in terms.items():
-                total = total + term.float()
-                stats[f"d_{name}"] = term.detach()
-
-            def critic(x: torch.Tensor, cond: Condition = cond) -> torch.Tensor:
-                return self.critic(x, cond)
-
-            # Regularizers run in fp32: their second-order gradients underflow in half precision.
-            if cfg.gp_weight > 0:
-                gp = gradient_penalty(critic, real, fake.float(), generator=self.noise_rng)
-                total = total + cfg.gp_weight * gp
-                stats["gp"] = gp.detach()
-            if lazy_reg and micro == 0:
-                # Lazy regularization (StyleGAN2): every reg_interval-th update, scaled to match.
-                if cfg.r1_gamma > 0:
-                    r1 = r1_penalty(critic, real)
-                    total = total + 0.5 * cfg.r1_gamma * cfg.reg_interval * r1
-                    stats["r1"] = r1.detach()
-                if cfg.r2_gamma > 0:
-                    r2 = r2_penalty(critic, fake.float())
-                    total = total + 0.5 * cfg.r2_gamma * cfg.reg_interval * r2
-                    stats["r2"] = r2.detach()
-            self.scaler_D.scale(total / cfg.accum_steps).backward()
+            # Distributed: gradients are all-reduced once, in the last micro-batch's backward.
+            with self._grad_sync(self._D_run, micro == cfg.accum_steps - 1):
+                real_logits, fake_logits, d_loss = self._d_micro_batch(
+                    players, stats, lazy_reg and micro == 0
+                )
         stats["d_grad_norm"] = self._unscaled_grad_norm(self.D, self.opt_D, self.scaler_D)
         self.scaler_D.step(self.opt_D)
         self.scaler_D.update()
         self.d_updates += 1
         real_logits, fake_logits = real_logits.detach(), fake_logits.detach()
         if self.ada is not None:
-            self.ada.observe(real_logits)
+            # Every rank moves p on the evidence of the whole global batch, so p stays equal.
+            self.ada.observe(real_logits if self.dist is None else self.dist.gather(real_logits))
             stats["aug_p"] = torch.tensor(self.ada.p)
         stats.update(
             d_loss=d_loss.detach(),
@@ -285,6 +312,51 @@ class Trainer:
             # have no threshold at 0), so the health monitor judges "D is winning" from this.
             stats["d_acc_pair"] = (real_logits > fake_logits).float().mean()
         return stats
+
+    def _d_micro_batch(
+        self, players: Players, stats: dict[str, torch.Tensor], lazy_reg: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One micro-batch of D's loss, back-propagated; returns (real logits, fake logits, loss).
+
+        The regularizers' statistics go into ``stats``; ``lazy_reg`` adds R1/R2 this time.
+        """
+        cfg = self.config
+        real, cond = self.real_batch()
+        with torch.no_grad(), self._autocast():
+            fake = self.objective.fake_for_d(players, self.fake_batch(cond))
+        with self._autocast():
+            real_logits = self.critic(real, cond).float()
+            fake_logits = self.critic(fake, cond).float()
+            terms = self.objective.d_terms(players, real, fake, cond)
+        total = d_loss = self.loss.d_loss(real_logits, fake_logits)
+        for name, term in terms.items():
+            total = total + term.float()
+            stats[f"d_{name}"] = term.detach()
+
+        def critic(x: torch.Tensor, cond: Condition = cond) -> torch.Tensor:
+            return self.critic(x, cond)
+
+        # Regularizers run in fp32: their second-order gradients underflow in half precision.
+        if cfg.gp_weight > 0:
+            eps = None
+            if self.dist is not None:  # the global batch's mixing weights; this rank's slice
+                global_size = len(real) * self.dist.world_size
+                eps = self.dist.shard(mixing_weights(global_size, real, self.noise_rng))
+            gp = gradient_penalty(critic, real, fake.float(), generator=self.noise_rng, eps=eps)
+            total = total + cfg.gp_weight * gp
+            stats["gp"] = gp.detach()
+        if lazy_reg:
+            # Lazy regularization (StyleGAN2): every reg_interval-th update, scaled to match.
+            if cfg.r1_gamma > 0:
+                r1 = r1_penalty(critic, real)
+                total = total + 0.5 * cfg.r1_gamma * cfg.reg_interval * r1
+                stats["r1"] = r1.detach()
+            if cfg.r2_gamma > 0:
+                r2 = r2_penalty(critic, fake.float())
+                total = total + 0.5 * cfg.r2_gamma * cfg.reg_interval * r2
+                stats["r2"] = r2.detach()
+        self.scaler_D.scale(total / cfg.accum_steps).backward()
+        return real_logits, fake_logits, d_loss
 
     def _unscaled_grad_norm(
         self, module: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler
@@ -299,36 +371,18 @@ class Trainer:
 
     def _g_update(self, players: Players, adversarial_weight: float) -> dict[str, torch.Tensor]:
         cfg = self.config
-        adversarial = adversarial_weight > 0
         self.opt_G.zero_grad(set_to_none=True)
         self.D.requires_grad_(False)  # G's backward needs D's input gradient, not D's weights
         stats: dict[str, torch.Tensor] = {}
         try:
-            for _ in range(cfg.accum_steps):
-                # Relativistic losses compare with reals; conditional data needs real conditions.
-                need_real = (
-                    self.loss.g_needs_real
-                    or self.objective.g_needs_real
-                    or getattr(self.data, "conditional", False)
-                )
-                real, cond = self.real_batch() if need_real else (None, None)
-                with self._autocast():
-                    fake = self.fake_batch(cond)
-                    terms = self.objective.g_terms(players, real, fake, cond)
-                    if adversarial:
-                        fake_logits = self.critic(fake, cond).float()
-                        real_logits = (
-                            self.critic(real, cond).float() if self.loss.g_needs_real else None
-                        )
-                total = torch.zeros((), device=self.device)
-                if adversarial:
-                    g_loss = self.loss.g_loss(real_logits, fake_logits)
-                    total = total + adversarial_weight * g_loss
-                    stats["g_loss"] = g_loss.detach()
-                for name, term in terms.items():
-                    total = total + term.float()
-                    stats[f"g_{name}"] = term.detach()
-                self.scaler_G.scale(total / cfg.accum_steps).backward()
+            for micro in range(cfg.accum_steps):
+                # Distributed: G's gradients are all-reduced in the last micro-batch; D's never
+                # here (it is frozen, and a synced DDP forward would expect them).
+                with (
+                    self._grad_sync(self._G_run, micro == cfg.accum_steps - 1),
+                    self._grad_sync(self._D_run, False),
+                ):
+                    self._g_micro_batch(players, adversarial_weight, stats)
         finally:
             self.D.requires_grad_(True)
         stats["g_grad_norm"] = self._unscaled_grad_norm(self.G, self.opt_G, self.scaler_G)
@@ -336,9 +390,38 @@ class Trainer:
         self.scaler_G.update()
         return stats
 
+    def _g_micro_batch(
+        self, players: Players, adversarial_weight: float, stats: dict[str, torch.Tensor]
+    ) -> None:
+        """One micro-batch of G's loss, back-propagated; its statistics go into ``stats``."""
+        adversarial = adversarial_weight > 0
+        # Relativistic losses compare with reals; conditional data needs real conditions.
+        need_real = (
+            self.loss.g_needs_real
+            or self.objective.g_needs_real
+            or getattr(self.data, "conditional", False)
+        )
+        real, cond = self.real_batch() if need_real else (None, None)
+        with self._autocast():
+            fake = self.fake_batch(cond)
+            terms = self.objective.g_terms(players, real, fake, cond)
+            if adversarial:
+                fake_logits = self.critic(fake, cond).float()
+                real_logits = self.critic(real, cond).float() if self.loss.g_needs_real else None
+        total = torch.zeros((), device=self.device)
+        if adversarial:
+            g_loss = self.loss.g_loss(real_logits, fake_logits)
+            total = total + adversarial_weight * g_loss
+            stats["g_loss"] = g_loss.detach()
+        for name, term in terms.items():
+            total = total + term.float()
+            stats[f"g_{name}"] = term.detach()
+        self.scaler_G.scale(total / self.config.accum_steps).backward()
+
     def train_step(self) -> dict[str, torch.Tensor]:
         """``n_critic`` D updates (none while the objective's adversarial weight is 0), one G
-        update, one EMA update; returns detached stats, D's averaged over its updates.
+        update, one EMA update; returns detached stats, D's averaged over its updates (and,
+        distributed, over the ranks).
 
         Stats may be NaN/Inf: :meth:`fit` checks them and rolls back (see the module notes).
         """
@@ -353,6 +436,9 @@ class Trainer:
             stats = _mean_stats([self._d_update(players) for _ in range(self.config.n_critic)])
         stats.update(self._g_update(players, adversarial_weight))
         update_ema(self.G_ema, self.G, self.step, self.config.ema_beta, self.config.ema_warmup)
+        if self.dist is not None:
+            # Every rank then judges (NaN rollback) and logs the same, global-batch values.
+            stats = self.dist.mean_stats(stats)
         return stats
 
     def _set_learning_rates(self) -> None:
@@ -423,6 +509,7 @@ class Trainer:
 
         ``max_seconds`` ends training early (as a normal end: final checkpoint, callbacks) once that
         much wall-clock time has passed; benchmarks use it to compare recipes at equal budgets.
+        Distributed, the run ends by leaving the process group this trainer joined.
         """
         cfg = self.config
         deadline = time.perf_counter() + max_seconds if max_seconds is not None else math.inf
@@ -430,12 +517,9 @@ class Trainer:
             cb.on_train_start(self)
         self._last_log = (time.perf_counter(), self.step)
         self._snapshot = Snapshot.take(self)
-        with self._stop_on_signals():
-            while (
-                self.step < cfg.steps
-                and time.perf_counter() < deadline
-                and self.stop_reason is None
-            ):
+        out_of_time = False
+        with self._stop_on_signals(), self._peers_lost():
+            while self.step < cfg.steps and not out_of_time and self.stop_reason is None:
                 stats = self.train_step()
                 self.step += 1
                 problem = self._non_finite(stats)
@@ -451,14 +535,40 @@ class Trainer:
                     self._emit_log()
                 if self.run_dir is not None and self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint()
+                out_of_time = self._agree_on_stops(time.perf_counter() >= deadline)
                 if self._stop_requested:
                     self._interrupt()
-        if self._stat_count:
-            self._emit_log()
-        if self.run_dir is not None and self._saved_step != self.step:
-            self.save_checkpoint()
+            if self._stat_count:
+                self._emit_log()
+            if self.run_dir is not None and self._saved_step != self.step:
+                self.save_checkpoint()
         for cb in self.callbacks:
             cb.on_train_end(self)
+        if self.dist is not None:
+            self.dist.close()
+
+    def _agree_on_stops(self, out_of_time: bool) -> bool:
+        """Whether the time budget is spent; distributed, every stop (Ctrl-C/SIGTERM, time,
+        health stop) as any rank saw it, so that all ranks leave the loop at the same step."""
+        if self.dist is None:
+            return out_of_time
+        stop_requested, out_of_time, health_stop = self.dist.any(
+            self._stop_requested, out_of_time, self.stop_reason is not None
+        )
+        self._stop_requested = stop_requested
+        if health_stop and self.stop_reason is None:
+            self.stop_reason = "stopped with rank 0 (its health monitor)"
+        return out_of_time
+
+    @contextlib.contextmanager
+    def _peers_lost(self):
+        """Turn a collective that failed because another rank died into one clear error."""
+        try:
+            yield
+        except dist.DistError as err:
+            if self.dist is None:
+                raise
+            raise self.dist.lost_contact(err, self.step) from None
 
     def _interrupt(self) -> None:
         if self.run_dir is None:
@@ -520,9 +630,23 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
     def save_checkpoint(self) -> Path:
-        """Write the full training state under ``run_dir/train_state/step-N`` (atomic)."""
+        """Write the full training state under ``run_dir/train_state/step-N`` (atomic).
+
+        Distributed, every rank takes part (the weights are checked equal across ranks and each
+        rank's own state is gathered into ``ranks.safetensors``) and rank 0 alone writes.
+        """
         if self.run_dir is None:
             raise GankitError("save_checkpoint needs a run directory; pass run_dir to the Trainer")
+        ranks: dict[str, torch.Tensor] = {}
+        if self.dist is not None:
+            self.dist.check_consistency(
+                {
+                    f"{name}.{key}": value
+                    for name in _MODULES
+                    for key, value in getattr(self, name).named_parameters()
+                }
+            )
+            ranks = self.dist.gather_rank_states(self._rank_state())
         optim_G, optim_G_rest = split_optimizer_state(self.opt_G.state_dict())
         optim_D, optim_D_rest = split_optimizer_state(self.opt_D.state_dict())
         rng = {
@@ -544,6 +668,8 @@ class Trainer:
         objective_state = self.objective.state_tensors()
         if objective_state:
             tensors["objective"] = objective_state
+        if ranks:
+            tensors["ranks"] = ranks
         meta = {
             "step": self.step,
             "d_updates": self.d_updates,
@@ -556,11 +682,84 @@ class Trainer:
             "ada": self.ada.state_dict() if self.ada is not None else None,
             "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks},
         }
-        path = write_checkpoint(
-            self.run_dir, self.step, tensors, meta, self.config.keep_checkpoints
-        )
+        if self.dist is None:
+            path = write_checkpoint(
+                self.run_dir, self.step, tensors, meta, self.config.keep_checkpoints
+            )
+        else:
+            path = self._write_on_rank_0(tensors, {**meta, "world_size": self.dist.world_size})
         self._saved_step = self.step
         return path
+
+    def _write_on_rank_0(self, tensors: dict[str, dict[str, torch.Tensor]], meta: dict) -> Path:
+        """Rank 0 writes the checkpoint; every rank learns whether that worked, and stops if not."""
+        error: GankitError | None = None
+        path = self.run_dir / STATE_DIR / step_dir_name(self.step)
+        if self.dist.is_main:
+            try:
+                path = write_checkpoint(
+                    self.run_dir, self.step, tensors, meta, self.config.keep_checkpoints
+                )
+            except GankitError as err:
+                error = err
+        (failed,) = self.dist.any(error is not None)
+        if error is not None:
+            raise error
+        if failed:
+            raise GankitError(
+                f"rank 0 could not write checkpoint {path.name} (its message says why); the "
+                "previous checkpoint is intact"
+            )
+        return path
+
+    def _rank_state(self) -> dict[str, torch.Tensor]:
+        """What differs from rank to rank: torch's RNG (augmentation, dropout), the objective's
+        state (e.g. CycleGAN's pool of this rank's fakes) and each network's buffers (per-rank
+        BatchNorm statistics)."""
+        state = {"rng.torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            state["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        state.update({f"objective.{k}": v for k, v in self.objective.state_tensors().items()})
+        for name in _MODULES:
+            for key, buffer in getattr(self, name).named_buffers():
+                state[f"{name}.{key}"] = buffer
+        return state
+
+    def _load_rank_state(self, step_dir: Path, meta: dict) -> None:
+        """This rank's own state from a checkpoint written by as many ranks (see docs).
+
+        Under another number of ranks there is no own state to load: rank 0 keeps the main
+        files' (already loaded), any other rank starts from rank 0's objective state and
+        buffers with a fresh RNG stream of its own.
+        """
+        saved = meta.get("world_size", 1)
+        if self.dist.rank == 0:
+            return
+        if saved != self.dist.world_size:
+            self._seed_rank_rng(self.step)
+            return
+        prefix = f"{self.dist.rank}."
+        mine = {
+            key.removeprefix(prefix): value
+            for key, value in load_tensors(step_dir / "ranks.safetensors").items()
+            if key.startswith(prefix)
+        }
+        check_state(self._rank_state(), mine, str(step_dir / "ranks.safetensors"))
+        torch.set_rng_state(mine.pop("rng.torch"))
+        if "rng.cuda" in mine:
+            torch.cuda.set_rng_state(mine.pop("rng.cuda"), self.device)
+        objective = {
+            key.removeprefix("objective."): mine.pop(key)
+            for key in list(mine)
+            if key.startswith("objective.")
+        }
+        if objective:
+            self.objective.load_state_tensors(objective)
+        for name in _MODULES:
+            buffers = dict(getattr(self, name).named_buffers())
+            for key, value in mine.items():
+                if key.startswith(f"{name}."):
+                    buffers[key.removeprefix(f"{name}.")].copy_(value)
 
     def resume(self) -> bool:
         """Load the newest checkpoint of ``run_dir``; returns False when there is none."""
@@ -630,6 +829,8 @@ class Trainer:
         saved = meta.get("callbacks", {})
         for cb in self.callbacks:
             cb.load_state_dict(saved.get(type(cb).__name__, {}))
+        if self.dist is not None:
+            self._load_rank_state(step_dir, meta)
 
 
 def _mean_stats(updates: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
