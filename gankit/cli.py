@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gankit`` console script."""
     argv = legacy.rewrite(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # what --nproc-per-node runs again under torchrun
     try:
         args.func(args)
     except TrainingInterrupted as err:

@@ -2,6 +2,7 @@
 
 gankit resume runs/digits                 # to the run's own --steps
 gankit resume runs/digits --steps 6000    # further
+gankit resume runs/digits --nproc-per-node 2   # on 2 processes (docs/distributed.md)
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from gankit.commands.launch import add_launch_option, launched
 from gankit.errors import GankitError
 
 
@@ -16,15 +18,19 @@ def run(args: argparse.Namespace) -> None:
     """Rebuild the run's task from its config.json and train on from its newest checkpoint."""
     from gankit.io import read_config
     from gankit.tasks import TASKS
+    from gankit.train.distributed import is_main_process
 
     config = read_config(args.run)
     if config["task"] not in TASKS:
         raise GankitError(
             f"{args.run}: unknown task {config['task']!r}; this gankit knows {', '.join(TASKS)}"
         )
+    if launched(args):
+        return
     gan = TASKS[config["task"]].from_config(config)
     gan.fit(None, steps=args.steps, out=args.run, resume=True, quiet=args.quiet)
-    print(f"run {args.run} now at step {gan.history['steps']}; report in {args.run}/report.md")
+    if is_main_process():
+        print(f"run {args.run} now at step {gan.history['steps']}; report in {args.run}/report.md")
 
 
 def add_parser(sub: Any) -> None:
@@ -38,4 +44,5 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("run", help="run directory given to `gankit train --out`")
     parser.add_argument("--steps", type=int, default=None, help="new total number of steps")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_launch_option(parser)
     parser.set_defaults(func=run)

@@ -5,6 +5,7 @@ gankit train --task toy --data ring
 gankit train --task tabular --data adult.csv --target income --out runs/adult
 gankit train --task pix2pix --data ./pairs --resolution 64 --channels 1,3
 gankit train --task superres --preset psnr --scale 2        # on the photographs packages ship
+gankit train --task toy --nproc-per-node 2                  # 2 processes (torch.distributed)
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from gankit.commands.launch import add_launch_option, launched
 from gankit.commands.options import add_training_options, training_overrides, verb_for
 from gankit.commands.task_options import add_task_options, task_settings
 from gankit.errors import GankitError
 from gankit.tasks import TASKS
+from gankit.train.distributed import is_main_process
 
 DEFAULT_TASK = "images"
 
@@ -58,10 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_task_options(parser, TASKS)
     add_training_options(parser)
+    add_launch_option(parser)
 
 
 def run(args: argparse.Namespace) -> None:
     """Build the task from its preset and the options given, train it, and say where it went."""
+    if launched(args):
+        return
     task = TASKS[args.task]
     train, model = training_overrides(args)
     settings = task_settings(task, args.preset, args, model)
@@ -80,6 +86,8 @@ def run(args: argparse.Namespace) -> None:
         max_seconds=args.max_seconds,
         **settings.fit,
     )
+    if not is_main_process():
+        return
     print(
         f"trained {gan.history['steps']} steps in {gan.history['seconds_this_run']:.0f} s; "
         f"model, samples and report in {args.out}/ (see {args.out}/report.md); use it with "

@@ -25,8 +25,10 @@ runs its single-process path, unchanged.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -88,17 +90,18 @@ def is_main_process() -> bool:
 class Distributed:
     """This process's part in a DDP run: the collectives the engine needs, and nothing else."""
 
-    def __init__(self, env: DistEnv, device: torch.device, owns_group: bool) -> None:
+    def __init__(self, env: DistEnv, device: torch.device) -> None:
         self.env = env
         self.device = device
-        self._owns_group = owns_group
 
     @classmethod
     def start(cls, device: torch.device, timeout_s: float) -> Distributed | None:
         """Join the process group of the torchrun job, or None outside one.
 
         ``device`` is the device kind the run asked for; on CUDA each rank takes the GPU of its
-        ``LOCAL_RANK``. A group a caller already initialised is used as it is (and left open).
+        ``LOCAL_RANK``. The group is created once per process (a caller's own group is used as
+        it is) and destroyed when the process exits: a second trainer in the same process (a
+        fine-tuning run) joins the same group, as re-creating it under torchrun can hang.
         Waiting longer than ``timeout_s`` for the other ranks is a clear error, not a hang.
         """
         env = environment()
@@ -113,7 +116,7 @@ class Distributed:
                 "use --device cpu or cuda"
             )
         if dist.is_initialized():
-            return cls(env, device, owns_group=False)
+            return cls(env, device)
         backend = "nccl" if device.type == "cuda" else "gloo"
         where = f"{os.environ.get('MASTER_ADDR', '?')}:{os.environ.get('MASTER_PORT', '?')}"
         try:
@@ -135,7 +138,8 @@ class Distributed:
                 "and node was started with the same --nnodes/--nproc-per-node and can reach the "
                 "rendezvous address, or raise --dist-timeout"
             ) from None
-        return cls(env, device, owns_group=True)
+        atexit.register(_destroy_group)
+        return cls(env, device)
 
     @property
     def rank(self) -> int:
@@ -149,15 +153,13 @@ class Distributed:
     def is_main(self) -> bool:
         return self.env.is_main
 
-    def close(self) -> None:
-        """Leave the process group (when :meth:`start` created it).
+    def finish(self) -> None:
+        """Wait until every rank is past its last collective of the run.
 
-        The barrier first: a rank that tore its connections down while another still had a
-        message in flight would make that one abort.
+        A rank that exits (and tears its connections down) while another still has a message
+        of that collective in flight makes the other abort.
         """
-        if self._owns_group and dist.is_initialized():
-            dist.barrier()
-            dist.destroy_process_group()
+        dist.barrier()
 
     # ------------------------------------------------------------------ networks
     def wrap(self, module: nn.Module, sync_batchnorm: bool) -> DistributedDataParallel:
@@ -175,6 +177,9 @@ class Distributed:
                 module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
             else:
                 module = convert_sync_batchnorm(module)
+        # A 1-channel conv's gradient may come with other (equivalent) strides than DDP's
+        # bucket, for which torch warns of a slowdown; the layout is the same memory.
+        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
         device_ids = [self.device.index] if self.device.type == "cuda" else None
         return DistributedDataParallel(module, device_ids=device_ids, forward_sync_buffers=False)
 
@@ -254,6 +259,11 @@ class Distributed:
             f"{step} ({_first_line(err)}): a rank failed or was killed (its own message, if any, "
             "is above). The last checkpoint is intact; continue with gankit resume"
         )
+
+
+def _destroy_group() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _first_line(err: BaseException) -> str:

@@ -206,7 +206,6 @@ class Trainer:
         """Wrap G and D in DDP and give this rank its own stream of torch's global RNG."""
         cfg, world = self.config, self.dist.world_size
         if cfg.batch_size % world:
-            self.dist.close()
             raise GankitError(
                 f"batch_size {cfg.batch_size} is the global batch and must divide evenly over "
                 f"the {world} ranks; use a multiple of {world}"
@@ -509,7 +508,7 @@ class Trainer:
 
         ``max_seconds`` ends training early (as a normal end: final checkpoint, callbacks) once that
         much wall-clock time has passed; benchmarks use it to compare recipes at equal budgets.
-        Distributed, the run ends by leaving the process group this trainer joined.
+        Distributed, it returns once every rank has finished.
         """
         cfg = self.config
         deadline = time.perf_counter() + max_seconds if max_seconds is not None else math.inf
@@ -545,7 +544,7 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_end(self)
         if self.dist is not None:
-            self.dist.close()
+            self.dist.finish()
 
     def _agree_on_stops(self, out_of_time: bool) -> bool:
         """Whether the time budget is spent; distributed, every stop (Ctrl-C/SIGTERM, time,
