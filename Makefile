@@ -11,7 +11,7 @@ export GANKIT_DATA
 DATA := $(if $(wildcard $(GANKIT_DATA)/mnist/train-images-idx3-ubyte.gz),mnist,digits)
 RUN_DIR := runs/default
 
-.PHONY: install run test test-slow test-gpu lint clean
+.PHONY: install run test test-slow test-gpu test-distributed lint clean
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ test-slow: $(STAMP)
 
 test-gpu: $(STAMP)
 	$(BIN)/pytest -q -m gpu
+
+# 2 gloo processes under torchrun on this CPU (about 2 minutes on 2 shared cores).
+test-distributed: $(STAMP)
+	$(BIN)/pytest -q -m distributed
 
 lint: $(STAMP)
 	$(BIN)/ruff check gankit tests bench

@@ -121,7 +121,7 @@ class AuxClassifierLoss(Objective):
     def d_terms(
         self, players: Players, real: torch.Tensor, fake: torch.Tensor, cond: Condition
     ) -> dict[str, torch.Tensor]:
-        D = players.D
+        D = getattr(players.D, "module", players.D)  # DDP's wrapper has forward only
         loss = F.cross_entropy(D.classify(real).float(), cond)
         loss = loss + F.cross_entropy(D.classify(fake).float(), cond)
         return {"aux": self.weight * loss}
@@ -129,7 +129,8 @@ class AuxClassifierLoss(Objective):
     def g_terms(
         self, players: Players, real: torch.Tensor | None, fake: torch.Tensor, cond: Condition
     ) -> dict[str, torch.Tensor]:
-        return {"aux": self.weight * F.cross_entropy(players.D.classify(fake).float(), cond)}
+        D = getattr(players.D, "module", players.D)
+        return {"aux": self.weight * F.cross_entropy(D.classify(fake).float(), cond)}
 
 
 class ImageGAN(Generator):

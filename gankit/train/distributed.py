@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from datetime import timedelta
@@ -252,6 +253,13 @@ class Distributed:
             gathered.update({f"{rank}.{name}": parts[rank] for rank in range(1, self.world_size)})
         return gathered
 
+    @staticmethod
+    def is_communication_error(err: RuntimeError) -> bool:
+        """Whether ``err`` came from the process group (a peer gone, a collective timed out)
+        rather than from the computation: gloo raises plain RuntimeErrors naming itself."""
+        text = str(err).lower()
+        return isinstance(err, dist.DistError) or "gloo" in text or "nccl" in text
+
     def lost_contact(self, err: BaseException, step: int) -> GankitError:
         """The one message for a collective that failed because another rank went away."""
         return GankitError(
@@ -267,5 +275,8 @@ def _destroy_group() -> None:
 
 
 def _first_line(err: BaseException) -> str:
+    """The gist of ``err``: its first line, without gloo's source location and advice."""
     lines = str(err).strip().splitlines()
-    return lines[0] if lines else type(err).__name__
+    if not lines:
+        return type(err).__name__
+    return re.sub(r"^\[[^\]]*\]\s*", "", lines[0]).split(". This is typically")[0]

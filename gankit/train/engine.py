@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Protocol
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
 from gankit.augment import AdaptiveAugment, build_augment
@@ -564,8 +563,8 @@ class Trainer:
         """Turn a collective that failed because another rank died into one clear error."""
         try:
             yield
-        except dist.DistError as err:
-            if self.dist is None:
+        except RuntimeError as err:  # torch.distributed.DistError is one; gloo raises plain ones
+            if self.dist is None or not self.dist.is_communication_error(err):
                 raise
             raise self.dist.lost_contact(err, self.step) from None
 
