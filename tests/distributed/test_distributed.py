@@ -231,6 +231,9 @@ def test_a_killed_rank_ends_the_run_with_one_message_and_an_intact_checkpoint(tm
     last = err.strip().splitlines()[-1]
     assert last.startswith("gankit: error: distributed training on 2 processes stopped: rank 1")
     assert "SIGKILL" in last and "gankit resume" in last
+    # Rank 0, blocked in a collective with the dead rank, says so in one line, no traceback.
+    assert "gankit: error: rank 0 of 2 lost contact with the other ranks" in err
+    assert "Traceback" not in err
     # The checkpoint `latest` names is complete: a single process resumes it.
     resume = _gankit("resume", str(run), "--steps", str(int(latest.read_text()[5:]) + 1))
     out, err = resume.communicate(timeout=120)
