@@ -51,22 +51,36 @@ RECIPES: dict[str, tuple[Recipe, Any]] = {
         Recipe("dcgan", DCGAN, TrainConfig(batch_size=8, sync_batchnorm=True, **QUIET)),
         _digits,
     ),
-    # Per-rank BatchNorm and augmentation: each rank has state of its own to checkpoint.
+    # Per-rank BatchNorm and augmentation (ADA, p moving fast): each rank has state of its own
+    # to checkpoint, and p must agree.
     "augmented": (
-        Recipe("dcgan", DCGAN, TrainConfig(batch_size=8, augment="translation", **QUIET)),
+        Recipe(
+            "dcgan",
+            DCGAN,
+            TrainConfig(
+                batch_size=8,
+                augment="translation",
+                ada_target=0.01,
+                ada_interval=1,
+                ada_kimg=0.05,
+                **QUIET,
+            ),
+        ),
         _digits,
     ),
 }
 EQUIVALENCE = ("plain", "batchnorm")
 
 
-def build(name: str, steps: int, run_dir: Path | None = None, **config: Any) -> Trainer:
-    """The trainer of recipe ``name``, initialised from seed 0 (as a task does)."""
-    recipe, data = RECIPES[name]
+def build(
+    name: str, steps: int, run_dir: Path | None = None, data: Any = None, **config: Any
+) -> Trainer:
+    """The trainer of recipe ``name`` (on ``data`` if given), initialised from seed 0."""
+    recipe, recipe_data = RECIPES[name]
     torch.manual_seed(0)
     G, D, _ = build_gan(recipe.arch, recipe.model)
     train = TrainConfig(**{**recipe.config.__dict__, "steps": steps, **config})
-    return Trainer(G, D, data(), train, run_dir=run_dir)
+    return Trainer(G, D, data or recipe_data(), train, run_dir=run_dir)
 
 
 def train_steps(name: str, steps: int = 3) -> tuple[Trainer, list[dict[str, float]]]:
@@ -102,14 +116,27 @@ class _Recording:
         return self.data.batch(index)
 
 
+class _Poisoned(_Recording):
+    """A dataset whose sample 5 is NaN: one batch, and one rank's slice of it, blows up."""
+
+    def batch(self, index: torch.Tensor) -> torch.Tensor:
+        x = super().batch(index).clone()
+        x[index == 5] = float("nan")
+        return x
+
+
 def seen_indices() -> list[list[int]]:
     """The indices one epoch of the plain recipe (64 samples, batches of 16) fed this process."""
-    recipe, data = RECIPES["plain"]
-    torch.manual_seed(0)
-    G, D, _ = build_gan(recipe.arch, recipe.model)
-    recording = _Recording(data())
-    Trainer(G, D, recording, TrainConfig(**{**recipe.config.__dict__, "steps": 4})).fit()
+    recording = _Recording(RECIPES["plain"][1]())
+    build("plain", 4, data=recording).fit()
     return recording.seen
+
+
+def poisoned() -> Trainer:
+    """One epoch of the plain recipe in which one batch holds a NaN sample (a rollback)."""
+    trainer = build("plain", 4, data=_Poisoned(RECIPES["plain"][1]()), snapshot_every=1)
+    trainer.fit()
+    return trainer
 
 
 def checkpointed(run_dir: Path, name: str, steps: int) -> Trainer:

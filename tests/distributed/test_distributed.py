@@ -107,6 +107,20 @@ def test_each_rank_sees_a_disjoint_half_of_every_batch(core):
     assert sorted(epoch) == list(range(64))
 
 
+def test_a_nan_on_one_rank_rolls_every_rank_back(core):
+    _, _, ranks = core
+    single = runs.poisoned()
+    assert single.rollbacks == 1
+    for tensors, report in ranks:
+        assert report["rollbacks"] == 1
+        assert _max_diff(_with_prefix(tensors, "poisoned."), runs.params(single)) < 1e-6
+
+
+def test_ada_p_agrees_across_ranks(core):
+    _, _, ranks = core
+    assert ranks[0][1]["ada_p"] == ranks[1][1]["ada_p"] > 0
+
+
 def test_rank_0_alone_writes_each_checkpoint_once(core):
     tmp, _, ranks = core
     assert ranks[0][1]["writes"] == [2, 4] and ranks[1][1]["writes"] == []

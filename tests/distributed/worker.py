@@ -33,6 +33,10 @@ def core(out: Path, single_run: Path) -> tuple[dict, dict]:
         tensors.update({f"{name}.{k}": v for k, v in runs.params(trainer).items()})
         report[f"{name}.stats"] = stats
     report["indices"] = runs.seen_indices()
+    # A NaN in one rank's slice: every rank rolls back.
+    poisoned = runs.poisoned()
+    report["rollbacks"] = poisoned.rollbacks
+    tensors.update({f"poisoned.{k}": v for k, v in runs.params(poisoned).items()})
     # Checkpoints: count the writes on this rank (rank 0 alone should write).
     writes = []
     original = engine.write_checkpoint
@@ -46,6 +50,7 @@ def core(out: Path, single_run: Path) -> tuple[dict, dict]:
     # The same N resumes bit for bit, per-rank RNG (augmentation) and BatchNorm buffers included.
     full = runs.checkpointed(out / "augmented", "augmented", steps=4)
     again = runs.resumed(out / "augmented", "augmented", "step-000002", 4, out / "again")
+    report["ada_p"] = full.ada.p
     report["resume_same_n_differs"] = runs.differing(runs.full_state(full), runs.full_state(again))
     # A checkpoint one process wrote, continued by these ranks.
     other = runs.resumed(single_run, "plain", "step-000002", 4, out / "from-single")
