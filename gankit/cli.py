@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gankit.commands import add_parsers, legacy
 from gankit.errors import GankitError
+from gankit.train.distributed import is_main_process
 from gankit.train.engine import TrainingInterrupted
 
 
@@ -37,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.func(args)
     except TrainingInterrupted as err:
-        print(f"gankit: {err}", file=sys.stderr)
+        if is_main_process():  # every rank of a distributed run stops; one says so
+            print(f"gankit: {err}", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         # Ctrl-C outside the trainer's clean stop: during start-up, or a second Ctrl-C ("now").

@@ -13,6 +13,10 @@ import argparse
 import os
 
 from gankit.errors import GankitError
+from gankit.train import TrainingInterrupted
+
+# Exit status of a worker that stopped cleanly on Ctrl-C / SIGTERM (see gankit.cli).
+_INTERRUPTED = 130
 
 
 def add_launch_option(parser: argparse.ArgumentParser) -> None:
@@ -33,22 +37,42 @@ def launched(args: argparse.Namespace) -> bool:
 
     Returns False (the caller trains itself) for one process or inside torchrun already, True
     once the workers have finished; a failed worker ends it with one :class:`GankitError`.
+
+    Ctrl-C / SIGTERM: torchrun passes the signal on to the workers (each in a session of its
+    own, out of the terminal's reach), which stop cleanly after the step they all agree on and
+    save a checkpoint; torchrun then reports the signal, and so does this, as an interruption.
     """
     nproc = args.nproc_per_node
     if nproc < 1:
         raise GankitError(f"--nproc-per-node must be a positive integer, got {nproc}")
     if nproc == 1 or "WORLD_SIZE" in os.environ:
         return False
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
     torchrun = get_args_parser().parse_args(
-        ["--standalone", f"--nproc-per-node={nproc}", "--module", "gankit.cli", *args.argv]
+        [
+            "--standalone",
+            f"--nproc-per-node={nproc}",
+            "--module",
+            "gankit.cli",
+            *args.argv,
+        ]
+    )
+    run_dir = getattr(args, "out", None) or getattr(args, "run", None)
+    interrupted = TrainingInterrupted(
+        f"training stopped on all {nproc} processes; checkpoint saved. Continue with: "
+        f"gankit resume {run_dir} --nproc-per-node {nproc}"
     )
     try:
         run(torchrun)
+    except SignalException:  # torchrun passed it on; the workers stopped cleanly
+        raise interrupted from None
     except ChildFailedError as err:
         rank, failure = err.get_first_failure()
+        if failure.exitcode == _INTERRUPTED:
+            raise interrupted from None
         how = (
             f"was killed by {failure.signal_name()}"
             if failure.exitcode < 0

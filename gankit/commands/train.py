@@ -66,6 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Build the task from its preset and the options given, train it, and say where it went."""
+    args.out = args.out or f"runs/{args.task}"  # set here so that a Ctrl-C message can name it
     if launched(args):
         return
     task = TASKS[args.task]
@@ -74,7 +75,6 @@ def run(args: argparse.Namespace) -> None:
     gan = task(args.preset, model=settings.model, **settings.init, **train)
     for method, value in settings.method.items():
         getattr(gan, method)(value)
-    args.out = args.out or f"runs/{args.task}"  # set here so that a Ctrl-C message can name it
     if args.data is None:
         args.data = task.default_data  # --eval-every reads the same data
     gan.fit(

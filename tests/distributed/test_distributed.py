@@ -254,6 +254,26 @@ def test_a_killed_rank_ends_the_run_with_one_message_and_an_intact_checkpoint(tm
     assert resume.returncode == 0, err[-3000:]
 
 
+def test_ctrl_c_stops_every_rank_after_the_same_step_with_a_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    train = _gankit(
+        "train", *TOY, "--steps", "100000", "--checkpoint-every", "20", "--out", str(run),
+        "--nproc-per-node", "2", start_new_session=True,
+    )  # fmt: skip
+    latest = run / "train_state" / "latest"
+    deadline = time.monotonic() + 120
+    while not latest.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert latest.exists(), "no checkpoint within 2 minutes"
+    os.killpg(train.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
+    _, err = train.communicate(timeout=120)
+    assert train.returncode == 130
+    assert err.count("gankit: training stopped at step") == 1  # rank 0 alone says it
+    assert "training stopped on all 2 processes; checkpoint saved" in err.splitlines()[-1]
+    stopped = int(err.split("gankit: training stopped at step ")[1].split("/")[0])
+    assert latest.read_text().strip() == f"step-{stopped:06d}"
+
+
 def test_start_up_waits_for_missing_ranks_only_as_long_as_dist_timeout():
     code = (
         "from gankit import ToyGAN; "
