@@ -175,5 +175,7 @@ def apply_with_onnx(
     """``apply(inputs, **options)`` of an exported translator, on onnxruntime."""
     gan = load_onnx(path, threads=threads)
     if not isinstance(gan, Translator):
-        raise GankitError(f"{path} holds a {gan.task} model, which generates: use generate_with_onnx")
+        raise GankitError(
+            f"{path} holds a {gan.task} model, which generates: use generate_with_onnx"
+        )
     return gan.apply(inputs, **options)

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.errors import GankitError
-from gankit.tasks import Generator, GANTask, Translator
+from gankit.tasks import GANTask, Generator, Translator
 
 # Samples per example input: more than one, so torch.export does not specialise the batch to 1.
 _EXAMPLE_BATCH = 2
@@ -99,7 +99,9 @@ class ExportGraph(nn.Module):
     def forward(self, *inputs: Tensor) -> Tensor:
         named = dict(zip([name for name in self.call if name is not None], inputs, strict=True))
         batch = inputs[0].shape[0]
-        args = [inputs[0].new_zeros(batch, 0) if name is None else named[name] for name in self.call]
+        args = [
+            inputs[0].new_zeros(batch, 0) if name is None else named[name] for name in self.call
+        ]
         return self.network(*args)
 
 
