@@ -17,9 +17,17 @@ Example:
 
 from gankit.export.exporter import DEFAULT_OPSET, EXPORTERS, FORMATS, export, to_onnx
 from gankit.export.quantize import quantize_int8
-from gankit.export.runtime import OnnxNetwork, apply_with_onnx, generate_with_onnx, load_onnx
+from gankit.export.runtime import (
+    BACKENDS,
+    OnnxNetwork,
+    apply_with_onnx,
+    generate_with_onnx,
+    load_onnx,
+    open_model,
+)
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_OPSET",
     "EXPORTERS",
     "FORMATS",
@@ -28,6 +36,7 @@ __all__ = [
     "export",
     "generate_with_onnx",
     "load_onnx",
+    "open_model",
     "quantize_int8",
     "to_onnx",
 ]

@@ -120,10 +120,16 @@ def inference_copy(network: nn.Module) -> nn.Module:
         >>> baked = inference_copy(layer)
         >>> parametrize.is_parametrized(baked), torch.equal(baked.weight, layer.weight)
         (False, True)
+        >>> parametrize.is_parametrized(layer)  # the original keeps its spectral norm
+        True
     """
     baked = copy.deepcopy(network).eval().requires_grad_(False)
     for module in baked.modules():
         if parametrize.is_parametrized(module):
+            # parametrize puts the weight property on a class made for the module, which the
+            # deep copy shares with the original: removing it there would strip the original too.
+            shared = type(module)
+            module.__class__ = type(shared.__name__, shared.__bases__, dict(shared.__dict__))
             for name in list(module.parametrizations):
                 parametrize.remove_parametrizations(module, name, leave_parametrized=True)
     return baked

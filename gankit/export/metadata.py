@@ -5,9 +5,12 @@ and what they mean, the output's range and post-processing, the latent size; and
 runner, the model's ``config.json`` and the extra files beside the export.
 
 Example:
-    >>> facts = {KEYS.task: "images", KEYS.latent_dim: "64"}
-    >>> read_facts(as_props(facts), "g.onnx")[KEYS.latent_dim]
-    '64'
+    >>> props = as_props({KEYS.task: "images", KEYS.describe: {"classes": []}})
+    >>> props[KEYS.describe]
+    '{"classes": []}'
+    >>> read_facts(props, "g.onnx")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    gankit.errors.GankitError: g.onnx is not a gankit export (its metadata lacks gankit.version, ...
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ torch is still imported, for its RNG (torch's Mersenne Twister and Box-Muller ar
 mean); no torch network runs. docs/export.md says what a program without torch must do.
 
 Example:
+    >>> from gankit.export import to_onnx
     >>> path = to_onnx(image_model, tmp / "digits.onnx")[0]
     >>> images = generate_with_onnx(path, 4, seed=0, condition=7)
     >>> torch.equal(images, load(image_model).generate(4, seed=0, condition=7))
@@ -32,7 +33,7 @@ from torch import Tensor, nn
 
 from gankit.errors import GankitError
 from gankit.export.metadata import KEYS, json_fact, read_facts
-from gankit.tasks import TASKS, GANTask, Generator, Translator
+from gankit.tasks import TASKS, GANTask, Generator, Translator, load
 
 
 def _onnxruntime() -> Any:
@@ -146,6 +147,24 @@ def load_onnx(path: str | os.PathLike, *, threads: int | None = None) -> GANTask
     if isinstance(gan, Translator) and direction is not None:
         gan.directions = (direction,)  # the other direction's network is not in this file
     return gan
+
+
+BACKENDS = ("torch", "onnxruntime")
+
+
+def open_model(path: str | os.PathLike, backend: str = "torch") -> GANTask:
+    """A model to run: a model directory on torch, or an exported .onnx file on onnxruntime.
+
+    What ``gankit sample --backend`` (and a server's backend option) call; the object returned
+    has the same ``generate`` / ``apply`` either way.
+    """
+    if backend not in BACKENDS:
+        raise GankitError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+    if backend == "torch":
+        if Path(path).suffix == ".onnx":
+            raise GankitError(f"{path} is an ONNX file: run it with --backend onnxruntime")
+        return load(path)
+    return load_onnx(path)
 
 
 def generate_with_onnx(
