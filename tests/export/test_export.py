@@ -140,7 +140,7 @@ def test_other_bad_input_is_refused_by_name(exported, tmp_path):
         to_onnx(folder, tmp_path / "x.onnx", exporter="tf2onnx")
     with pytest.raises(GankitError, match="not a gankit export"):
         plain = tmp_path / "plain.onnx"
-        torch.onnx.export(torch.nn.Linear(2, 2), (torch.zeros(1, 2),), plain, dynamo=True)
+        torch.onnx.export(torch.nn.Linear(2, 2).eval(), (torch.zeros(1, 2),), plain, dynamo=True)
         load_onnx(plain)
     with pytest.raises(GankitError, match="onnxruntime cannot load"):
         (tmp_path / "junk.onnx").write_bytes(b"not a model")
