@@ -206,7 +206,11 @@ def _annotate(proto: Any, spec: ExportSpec, facts: dict[str, Any]) -> None:
 def check_standard(proto: Any, what: str) -> None:
     """Refuse a graph with operators outside the standard ONNX domain (custom ops)."""
     onnx = _onnx()
-    onnx.checker.check_model(proto, full_check=True)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as err:
+        reason = str(err).strip().splitlines()[0]
+        raise GankitError(f"{what}: the exported graph fails onnx's full check ({reason})") from err
     custom = sorted(
         {node.domain for node in proto.graph.node if node.domain not in _STANDARD_DOMAINS}
         | {function.domain for function in proto.functions}
