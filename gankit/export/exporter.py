@@ -135,7 +135,7 @@ def inference_copy(network: nn.Module) -> nn.Module:
     return baked
 
 
-def _trace(spec: ExportSpec, opset: int, exporter: str, path: Path) -> Any:
+def _trace(spec: ExportSpec, opset: int, exporter: str) -> Any:
     """The ONNX ModelProto of ``spec``'s network, from torch's ``exporter``."""
     graph = ExportGraph(inference_copy(spec.network), spec.call).eval()
     with torch.no_grad():
@@ -158,17 +158,19 @@ def _trace(spec: ExportSpec, opset: int, exporter: str, path: Path) -> Any:
                 verbose=False,
             )
             return program.model_proto
-        torch.onnx.export(
-            graph,
-            spec.example,
-            str(path),
-            input_names=list(spec.inputs),
-            output_names=[spec.output],
-            opset_version=opset,
-            dynamo=False,
-            dynamic_axes={**spec.dynamic, spec.output: {0: "batch"}},
-        )
-        return _onnx().load(str(path))
+        with tempfile.TemporaryDirectory() as folder:  # it writes a file; ours is written last
+            traced = Path(folder) / "graph.onnx"
+            torch.onnx.export(
+                graph,
+                spec.example,
+                str(traced),
+                input_names=list(spec.inputs),
+                output_names=[spec.output],
+                opset_version=opset,
+                dynamo=False,
+                dynamic_axes={**spec.dynamic, spec.output: {0: "batch"}},
+            )
+            return _onnx().load(str(traced))
 
 
 def _name_dimensions(proto: Any, spec: ExportSpec) -> None:
@@ -275,7 +277,7 @@ def to_onnx(
         spec = export_spec(gan, direction=wanted, ema=ema)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            proto = _trace(spec, opset, exporter, target)
+            proto = _trace(spec, opset, exporter)
         except Exception as err:  # the exporters raise many types; the first line says why
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise GankitError(

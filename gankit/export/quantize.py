@@ -8,6 +8,7 @@ and speed per family, so use it where that error is acceptable.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -32,10 +33,15 @@ def quantize_int8(source: str | os.PathLike, target: str | os.PathLike) -> Path:
     session(source)  # a clear error for a missing or unreadable file
     onnx = _onnx()
     original = onnx.load(str(source))
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # onnxruntime's advice to pre-process the graph: not for users
     try:
         quantize_dynamic(source, target, weight_type=QuantType.QUInt8)
     except Exception as err:
         raise GankitError(f"onnxruntime could not quantize {source} ({err})") from err
+    finally:
+        root.setLevel(level)
     quantized = onnx.load(str(target))
     del quantized.metadata_props[:]
     for prop in original.metadata_props:

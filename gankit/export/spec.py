@@ -105,6 +105,15 @@ class ExportGraph(nn.Module):
         return self.network(*args)
 
 
+def _output_facts(output: str) -> tuple[str, str]:
+    """(value range, post-processing) of a network whose describe() says ``output``."""
+    if output not in _OUTPUTS:
+        raise GankitError(
+            f"export does not know how to describe {output!r} outputs; known: {', '.join(_OUTPUTS)}"
+        )
+    return _OUTPUTS[output]
+
+
 def _recorded_call(gan: Generator, network: nn.Module, ema: bool) -> tuple[Tensor, ...]:
     """The positional arguments ``generate_raw`` passes ``network`` (its first call)."""
     seen: list[tuple[Tensor, ...]] = []
@@ -142,7 +151,7 @@ def export_spec(gan: GANTask, *, direction: str | None = None, ema: bool = True)
         }
         if len(example) > 1:
             meanings[CONDITION] = _CONDITION_MEANING[gan.condition_kind]
-        value_range, postprocess = _OUTPUTS[described["output"]]
+        value_range, postprocess = _output_facts(described["output"])
         return ExportSpec(
             network=network,
             example=example,
@@ -172,7 +181,7 @@ def export_spec(gan: GANTask, *, direction: str | None = None, ema: bool = True)
             f"(direction {direction})"
         },
         output=OUTPUTS,
-        value_range=_OUTPUTS["images"][0],
+        value_range=_output_facts("images")[0],
         postprocess=_UINT8,
         direction=direction,
     )
