@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gankit.commands.options import load_model
+from gankit.commands.options import add_backend_option, load_model
 from gankit.errors import GankitError
 from gankit.io import atomic_write_bytes
 from gankit.tasks.base import Translator
@@ -37,7 +37,11 @@ APPLY_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Every option of ``gankit apply`` (the deprecated spellings reuse them)."""
-    parser.add_argument("model", help="model directory of a translator")
+    parser.add_argument(
+        "model",
+        help="model directory of a translator (or, with --backend onnxruntime, its .onnx file)",
+    )
+    add_backend_option(parser)
     parser.add_argument("input", help="an image file, or a folder of images (searched recursively)")
     parser.add_argument(
         "-o",
@@ -137,7 +141,7 @@ def run(args: argparse.Namespace) -> None:
         raise GankitError("say where the outputs go: -o out.png for a file, -o FOLDER for a folder")
     if args.batch_size < 1:
         raise GankitError(f"--batch-size must be at least 1, got {args.batch_size}")
-    translator = load_model(args.model, Translator, "apply")
+    translator = load_model(args.model, Translator, "apply", args.backend)
     source = Path(args.input).expanduser()
     if not source.exists():
         raise GankitError(f"input {source} not found; pass an image file or a folder of images")

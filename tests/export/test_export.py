@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import json
@@ -12,9 +11,10 @@ import onnx
 import pytest
 import torch
 from families import FAMILIES, RECIPES
+from PIL import Image
 
 from gankit import GankitError
-from gankit.commands.export import add_parser
+from gankit.cli import main
 from gankit.export import export, load_onnx, open_model, quantize_int8, to_onnx
 from gankit.export.metadata import KEYS
 from gankit.nn.layers import sn
@@ -152,18 +152,30 @@ def test_other_bad_input_is_refused_by_name(exported, tmp_path):
 # ------------------------------------------------------------------------------ command
 
 
-def _gankit_export(*argv: str) -> None:
-    parser = argparse.ArgumentParser(prog="gankit")
-    add_parser(parser.add_subparsers())
-    args = parser.parse_args(["export", *argv])
-    args.func(args)
-
-
-def test_the_export_command_writes_files_that_sample_on_onnxruntime(exported, tmp_path, capsys):
+def test_export_then_sample_and_apply_on_onnxruntime_match_torch(exported, tmp_path, capsys):
     model = exported("dcgan")
-    _gankit_export(str(model.folder), "--format", "onnx", "-o", str(tmp_path / "d.onnx"))
-    assert f"wrote {tmp_path / 'd.onnx'}" in capsys.readouterr().out
-    runner = open_model(tmp_path / "d.onnx", backend="onnxruntime")
-    assert torch.equal(runner.generate(3, seed=2), model.gan.generate(3, seed=2))
-    with pytest.raises(GankitError, match="unknown export format"):
-        _gankit_export(str(model.folder), "--format", "coreml", "-o", str(tmp_path / "d.ml"))
+    onnx_file = tmp_path / "d.onnx"
+    assert main(["export", str(model.folder), "--format", "onnx", "-o", str(onnx_file)]) == 0
+    assert f"wrote {onnx_file}" in capsys.readouterr().out
+    for backend, source in (("torch", model.folder), ("onnxruntime", onnx_file)):
+        argv = ["sample", str(source), "-n", "3", "--seed", "2", "--backend", backend]
+        assert main([*argv, "-o", str(tmp_path / backend)]) == 0
+    pngs = sorted(p.name for p in (tmp_path / "torch").iterdir())
+    assert pngs and all(
+        (tmp_path / "torch" / p).read_bytes() == (tmp_path / "onnxruntime" / p).read_bytes()
+        for p in pngs
+    )
+    sr = exported("rrdb-superres")
+    main(["export", str(sr.folder), "-o", str(tmp_path / "sr.onnx")])
+    image = tmp_path / "small.png"
+    Image.fromarray(torch.randint(0, 256, (12, 10, 3), dtype=torch.uint8).numpy()).save(image)
+    for backend, source in (("torch", sr.folder), ("onnxruntime", tmp_path / "sr.onnx")):
+        argv = ["apply", str(source), str(image), "--backend", backend]
+        assert main([*argv, "-o", str(tmp_path / f"{backend}.png")]) == 0
+    torch_png = (tmp_path / "torch.png").read_bytes()
+    assert torch_png == (tmp_path / "onnxruntime.png").read_bytes()
+    capsys.readouterr()
+    assert main(["export", str(model.folder), "--format", "coreml", "-o", "d.ml"]) == 2
+    assert "unknown export format" in capsys.readouterr().err
+    assert main(["sample", str(model.folder), "--backend", "onnxruntime", "-o", "x.png"]) == 2
+    assert "gankit export" in capsys.readouterr().err
