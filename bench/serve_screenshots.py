@@ -49,7 +49,7 @@ def main() -> None:
                     page.fill("#count", "40")
                     page.click("#generate")
                     page.locator("#results img").nth(39).wait_for()
-                    page.screenshot(path=str(out / f"serve-{name}.png"), full_page=name == "phone")
+                    page.screenshot(path=str(out / f"serve-{name}.png"), full_page=True)
                 browser.close()
         finally:
             server.terminate()

@@ -63,6 +63,9 @@ def test_the_page_draws_what_gankit_sample_draws(browser, model_dirs, tmp_path):
         page.goto(url)
         page.wait_for_selector("body[data-ready=true]")
         page.select_option("#model", "digits")
+        # Only what this model takes is shown: no text, columns or upload for an image generator.
+        for control in ("#text-field", "#columns-field", "#apply-form"):
+            assert page.is_hidden(control)
         page.fill("#seed", str(seed))
         page.fill("#count", str(n))
         page.click("#generate")

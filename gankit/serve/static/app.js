@@ -64,7 +64,7 @@ function showModel() {
   }
   $("class-field").hidden = a.condition !== "class";
   $("class").replaceChildren();
-  option($("class"), "", "every class in turn");
+  option($("class"), "", "every class");
   (a.classes || []).forEach((name, index) => option($("class"), String(index), name));
   $("text-field").hidden = a.condition !== "text";
   $("truncation-field").hidden = !a.truncation;
@@ -109,9 +109,11 @@ function generateBody(extra = {}) {
 const decode = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 const text = (file) => new TextDecoder().decode(decode(file.b64_json));
 
-function showImages(files) {
+function showImages(files, columns) {
   const grid = document.createElement("div");
   grid.className = "grid";
+  // Every class in turn: a column per class, as `gankit sample --grid` lays it out.
+  if (columns) grid.style.gridTemplateColumns = `repeat(${columns}, minmax(0, 1fr))`;
   for (const file of files) {
     const img = document.createElement("img");
     img.src = `data:${file.media_type};base64,${file.b64_json}`;
@@ -196,7 +198,8 @@ async function generate(event) {
     });
     const files = (await answer.json()).files;
     const output = model.accepts.output;
-    if (output === "images") showImages(files);
+    const everyClass = model.accepts.condition === "class" && body.condition === undefined;
+    if (output === "images") showImages(files, everyClass ? model.accepts.classes.length : 0);
     else if (output === "table") body.format === "csv" ? showTable(text(files[0])) : showTable(jsonToCsv(text(files[0])));
     else showPoints(body.format === "json" ? JSON.parse(text(files[0])) : parseCsv(text(files[0])).slice(1).map((r) => r.map(Number)));
     lastRequest = { model, body };
