@@ -14,6 +14,14 @@ from gankit.errors import GankitError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# The ServeLimits fields that have a flag (--max-n, ...), and what each bounds.
+LIMIT_FLAGS = {
+    "max_n": "samples per request, over all its seeds",
+    "max_upload_bytes": "bytes of a request body (an uploaded image)",
+    "max_pixels": "width x height of an uploaded image",
+    "queue": "requests waiting or running before more get 503",
+    "workers": "inference threads",
+}
 
 
 def read_api_key(path: str) -> str:
@@ -39,9 +47,7 @@ def run(args: argparse.Namespace) -> None:
             "pip install 'gankit[serve]'"
         ) from None
     api_key = read_api_key(args.api_key_file) if args.api_key_file else None
-    limits = ServeLimits(
-        max_n=args.max_n, max_pixels=args.max_pixels, queue=args.queue, workers=args.workers
-    )
+    limits = ServeLimits(**{name: getattr(args, name) for name in LIMIT_FLAGS})
     app = create_app(args.models, api_key=api_key, limits=limits)
     where = f"http://{args.host}:{args.port}/"
     key_note = " (API key on)" if api_key else ""
@@ -76,28 +82,12 @@ def add_parser(sub: Any) -> None:
     from gankit.serve.limits import ServeLimits
 
     defaults = ServeLimits()
-    parser.add_argument(
-        "--max-n",
-        type=int,
-        default=defaults.max_n,
-        help="samples per request (default %(default)s)",
-    )
-    parser.add_argument(
-        "--max-pixels",
-        type=int,
-        default=defaults.max_pixels,
-        help="width x height of an uploaded image (default %(default)s)",
-    )
-    parser.add_argument(
-        "--queue",
-        type=int,
-        default=defaults.queue,
-        help="requests waiting or running before 503 (default %(default)s)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=defaults.workers,
-        help="inference threads (default %(default)s)",
-    )
+    for name, text in LIMIT_FLAGS.items():
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int,
+            default=getattr(defaults, name),
+            metavar="N",
+            help=f"{text} (default %(default)s)",
+        )
     parser.set_defaults(func=run)
