@@ -5,6 +5,7 @@ without the ``serve`` extra installed.
 
 Example:
     >>> from fastapi.testclient import TestClient
+    >>> from gankit.serve import create_app
     >>> client = TestClient(create_app([image_model], max_n=64))
     >>> client.get("/healthz").json()["status"]
     'ok'
