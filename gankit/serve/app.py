@@ -57,22 +57,19 @@ _SECURITY_HEADERS = {
 _RAW_SECURITY_HEADERS = [(k.lower().encode(), v.encode()) for k, v in _SECURITY_HEADERS.items()]
 
 
-class BodyTooLarge(RequestError):
-    """A request body over the server's limit (declared or streamed)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than this server takes ({limit} bytes)")
-
-
 class BodyLimit:
     """ASGI middleware: refuse bodies over ``limit`` bytes before they are buffered in memory.
 
-    A declared ``Content-Length`` is checked up front; a streamed body is counted as it arrives.
+    A declared ``Content-Length`` is checked up front; a streamed (chunked) body is counted as it
+    arrives, and once over the limit the client gets the 413 here while the app is told the
+    client left (raising inside the app instead would come back as FastAPI's 400 "error
+    parsing the body").
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
+        self.message = f"the request body is larger than this server takes ({limit} bytes)"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,20 +77,35 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            error = BodyTooLarge(self.limit)
-            await JSONResponse({"error": str(error)}, status_code=413)(scope, receive, send)
+            await self._refuse(scope, receive, send)
             return
         received = 0
+        refused = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.limit:
-                raise BodyTooLarge(self.limit)
+                refused = True
+                await self._refuse(scope, receive, send)
+                return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counted, send)
+        async def unless_refused(message: Message) -> None:
+            if not refused:  # after the 413, whatever the app answers is dropped
+                await send(message)
+
+        try:
+            await self.app(scope, counted, unless_refused)
+        except Exception:
+            if not refused:  # the app failing on the cut-off body is expected; nothing else is
+                raise
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await JSONResponse({"error": self.message}, status_code=413)(scope, receive, send)
 
 
 class SecurityHeaders:

@@ -105,7 +105,9 @@ def _format(output: str, request: GenerateRequest) -> str:
     return fmt
 
 
-def _encode(samples: Any, output: str, fmt: str, layout: str, columns: int | None) -> list:
+def _encode(
+    samples: Any, output: str, fmt: str, layout: str, columns: int | None
+) -> list[tuple[str, bytes]]:
     """(file name, bytes) for the samples of one seed, as ``gankit sample`` would write them."""
     if output == "images" and fmt != "npy":
         if layout == "grid":

@@ -267,6 +267,11 @@ def test_body_limit(model_dirs):
         assert "1000" in _error(small.post("/v1/models/edges/apply", files=upload), 413)
         big = {"image": ("x.png", b"\0" * 200_000)}
         _error(small.post("/v1/models/edges/apply", files=big), 413)
+        # A streamed (chunked) body has no Content-Length: it is counted as it arrives.
+        chunks = (b"x" * 4096 for _ in range(100))
+        headers = {"content-type": "application/json"}
+        streamed = small.post("/v1/models/edges/generate", content=chunks, headers=headers)
+        assert "larger than" in _error(streamed, 413)
 
 
 # ------------------------------------------------------------------ the API key
