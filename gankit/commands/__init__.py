@@ -20,11 +20,22 @@ from gankit.commands import (
     presets,
     resume,
     sample,
+    serve,
     train,
 )
 
 # In the order `gankit --help` lists them; the deprecated spellings last.
-COMMANDS: tuple[ModuleType, ...] = (train, resume, sample, apply, export, evaluate, info, presets)
+COMMANDS: tuple[ModuleType, ...] = (
+    train,
+    resume,
+    sample,
+    apply,
+    export,
+    serve,
+    evaluate,
+    info,
+    presets,
+)
 
 
 def add_parsers(sub: object) -> None:

@@ -87,27 +87,15 @@ def _apply_options(translator: Translator, args: argparse.Namespace) -> dict[str
 def _reader(
     translator: Translator, direction: str, resolution: int | None
 ) -> Callable[[list[Path]], Any]:
-    """How a chunk of image files becomes the translator's input.
-
-    A model trained at one size (its description has a ``resolution``) gets a uint8 batch of the
-    direction's input channels at that size; any other reads each file itself.
-    """
-    import torch
-
+    """How a chunk of image files becomes the translator's input (:mod:`gankit.tasks.inputs`)."""
     from gankit.data.folder import read_image
-    from gankit.data.paired import square_resize
+    from gankit.tasks.inputs import fixed_size, input_channels, translator_inputs
 
-    described = translator.describe()
-    if described.get("resolution") is None:
-        if resolution is not None:
-            raise GankitError(
-                f"a {translator.task!r} model takes any image size; drop --resolution"
-            )
-        return lambda paths: [str(path) for path in paths]
-    channels = described["channels"][translator.directions.index(direction)]
-    size = resolution or described["resolution"]
-    return lambda paths: torch.cat(
-        [square_resize(read_image(path, channels)[None], size) for path in paths]
+    if fixed_size(translator) is None and resolution is not None:
+        raise GankitError(f"a {translator.task!r} model takes any image size; drop --resolution")
+    channels = input_channels(translator, direction)
+    return lambda paths: translator_inputs(
+        translator, [read_image(path, channels) for path in paths], resolution
     )
 
 

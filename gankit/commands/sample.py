@@ -179,9 +179,7 @@ def run(args: argparse.Namespace) -> None:
         ema=not args.no_ema,
         **options,
     )
-    # Every class in turn (the default of a class-conditional model): one column per class.
-    classes = described.get("classes") or []
-    nrow = len(classes) if condition is None and gan.condition_kind == "class" else None
+    nrow = gan.grid_columns(condition)
     for target in targets:
         writer.write(samples, target, nrow)
     written = " and ".join(str(target.path) for target in targets)

@@ -545,6 +545,15 @@ class Generator(GANTask):
             )
         return self._inference_generator(ema)
 
+    def grid_columns(self, condition: Any) -> int | None:
+        """Columns of a grid of ``generate(n, condition=condition)``: one per class when a
+        class-conditional model draws every class in turn (``condition`` None), else None (a
+        square grid). ``gankit sample`` and ``gankit serve`` lay out grids by it.
+        """
+        if condition is None and self.condition_kind == "class":
+            return len(self.describe()["classes"])
+        return None
+
     @property
     def supports_truncation(self) -> bool:
         """Whether ``generate(..., truncation=t)`` is meaningful for this model."""
