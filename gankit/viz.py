@@ -17,12 +17,16 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
+def pil_image(array: torch.Tensor) -> Image.Image:
+    """(C, H, W) uint8 -> a PIL image (C = 1 gray, 3 RGB)."""
+    hwc = array.permute(1, 2, 0).numpy()
+    return Image.fromarray(hwc[:, :, 0] if hwc.shape[2] == 1 else hwc)
+
+
 def png_bytes(array: torch.Tensor) -> bytes:
     """(C, H, W) uint8 -> PNG bytes (C = 1 gray, 3 RGB)."""
-    hwc = array.permute(1, 2, 0).numpy()
-    image = Image.fromarray(hwc[:, :, 0] if hwc.shape[2] == 1 else hwc)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    pil_image(array).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -63,10 +67,7 @@ def save_gif(
         >>> save_gif(frames, tmp / "a.gif").suffix
         '.gif'
     """
-    images = []
-    for frame in frames:
-        hwc = frame.permute(1, 2, 0).numpy()
-        images.append(Image.fromarray(hwc[:, :, 0] if hwc.shape[2] == 1 else hwc))
+    images = [pil_image(frame) for frame in frames]
     buffer = io.BytesIO()
     images[0].save(
         buffer,

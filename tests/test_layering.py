@@ -30,6 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "io": {"errors", "config", "_version"},
     "imageops": {"errors"},
     "viz": BASE,
+    # Samples as file bytes, shared by `gankit sample` and `gankit serve`.
+    "encode": BASE | {"viz"},
     # Building blocks and data: siblings, each on the foundation alone.
     "nn": BASE,
     "losses": BASE,
@@ -42,12 +44,12 @@ ALLOWED: dict[str, set[str]] = {
     "metrics": BASE | {"viz", "nn", "data"},
     "tasks": BASE | {"viz", "nn", "losses", "augment", "text", "data", "train", "metrics"},
     "export": BASE | {"viz", "nn", "data", "metrics", "tasks"},
-    "serve": BASE | {"viz", "nn", "data", "metrics", "tasks", "export"},
+    "serve": BASE | {"viz", "encode", "nn", "data", "metrics", "tasks", "export"},
     "commands": BASE
-    | {"viz", "nn", "losses", "augment", "text", "data", "train", "metrics", "tasks"}
+    | {"viz", "encode", "nn", "losses", "augment", "text", "data", "train", "metrics", "tasks"}
     | {"export", "serve"},
     "cli": BASE
-    | {"viz", "nn", "losses", "augment", "text", "data", "train", "metrics", "tasks"}
+    | {"viz", "encode", "nn", "losses", "augment", "text", "data", "train", "metrics", "tasks"}
     | {"export", "serve", "commands"},
     "__init__": {"_version", "errors", "tasks"},
 }

@@ -11,10 +11,31 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from gankit.commands import apply, evaluate, info, legacy, presets, resume, sample, train
+from gankit.commands import (
+    apply,
+    evaluate,
+    export,
+    info,
+    legacy,
+    presets,
+    resume,
+    sample,
+    serve,
+    train,
+)
 
 # In the order `gankit --help` lists them; the deprecated spellings last.
-COMMANDS: tuple[ModuleType, ...] = (train, resume, sample, apply, evaluate, info, presets)
+COMMANDS: tuple[ModuleType, ...] = (
+    train,
+    resume,
+    sample,
+    apply,
+    export,
+    serve,
+    evaluate,
+    info,
+    presets,
+)
 
 
 def add_parsers(sub: object) -> None:

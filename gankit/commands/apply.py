@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gankit.commands.options import load_model
+from gankit.commands.options import add_backend_option, load_model
 from gankit.errors import GankitError
 from gankit.io import atomic_write_bytes
 from gankit.tasks.base import Translator
@@ -37,7 +37,11 @@ APPLY_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Every option of ``gankit apply`` (the deprecated spellings reuse them)."""
-    parser.add_argument("model", help="model directory of a translator")
+    parser.add_argument(
+        "model",
+        help="model directory of a translator (or, with --backend onnxruntime, its .onnx file)",
+    )
+    add_backend_option(parser)
     parser.add_argument("input", help="an image file, or a folder of images (searched recursively)")
     parser.add_argument(
         "-o",
@@ -83,27 +87,15 @@ def _apply_options(translator: Translator, args: argparse.Namespace) -> dict[str
 def _reader(
     translator: Translator, direction: str, resolution: int | None
 ) -> Callable[[list[Path]], Any]:
-    """How a chunk of image files becomes the translator's input.
-
-    A model trained at one size (its description has a ``resolution``) gets a uint8 batch of the
-    direction's input channels at that size; any other reads each file itself.
-    """
-    import torch
-
+    """How a chunk of image files becomes the translator's input (:mod:`gankit.tasks.inputs`)."""
     from gankit.data.folder import read_image
-    from gankit.data.paired import square_resize
+    from gankit.tasks.inputs import fixed_size, input_channels, translator_inputs
 
-    described = translator.describe()
-    if described.get("resolution") is None:
-        if resolution is not None:
-            raise GankitError(
-                f"a {translator.task!r} model takes any image size; drop --resolution"
-            )
-        return lambda paths: [str(path) for path in paths]
-    channels = described["channels"][translator.directions.index(direction)]
-    size = resolution or described["resolution"]
-    return lambda paths: torch.cat(
-        [square_resize(read_image(path, channels)[None], size) for path in paths]
+    if fixed_size(translator) is None and resolution is not None:
+        raise GankitError(f"a {translator.task!r} model takes any image size; drop --resolution")
+    channels = input_channels(translator, direction)
+    return lambda paths: translator_inputs(
+        translator, [read_image(path, channels) for path in paths], resolution
     )
 
 
@@ -137,7 +129,7 @@ def run(args: argparse.Namespace) -> None:
         raise GankitError("say where the outputs go: -o out.png for a file, -o FOLDER for a folder")
     if args.batch_size < 1:
         raise GankitError(f"--batch-size must be at least 1, got {args.batch_size}")
-    translator = load_model(args.model, Translator, "apply")
+    translator = load_model(args.model, Translator, "apply", args.backend)
     source = Path(args.input).expanduser()
     if not source.exists():
         raise GankitError(f"input {source} not found; pass an image file or a folder of images")

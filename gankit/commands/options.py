@@ -105,15 +105,32 @@ def verb_for(model: GANTask) -> str:
     return _SHAPES[_shape(model)][0]
 
 
-def load_model(path: str, shape: type[GANTask], verb: str) -> Any:
-    """Load the model directory ``path`` and check it has the inference shape ``verb`` serves.
+def add_backend_option(parser: argparse.ArgumentParser) -> None:
+    """``--backend``: run a model directory on torch, or an exported .onnx file on onnxruntime."""
+    parser.add_argument(
+        "--backend",
+        choices=("torch", "onnxruntime"),
+        default="torch",
+        help="torch (a model directory, default) or onnxruntime (a .onnx file written by "
+        "`gankit export`; same seed, same samples)",
+    )
+
+
+def load_model(path: str, shape: type[GANTask], verb: str, backend: str = "torch") -> Any:
+    """Load ``path`` on ``backend`` and check it has the inference shape ``verb`` serves.
 
     ``shape`` is :class:`Generator` (``gankit sample``) or :class:`Translator` (``gankit apply``);
-    a model of the other shape gets an error naming the verb that serves it.
+    a model of the other shape gets an error naming the verb that serves it. ``backend``
+    "onnxruntime" reads an exported .onnx file (:func:`gankit.export.open_model`).
     """
-    from gankit.tasks import load
+    if backend == "torch":
+        from gankit.tasks import load
 
-    model = load(path)
+        model = load(path)
+    else:  # onnx and onnxruntime are an optional extra: imported only when asked for
+        from gankit.export import open_model
+
+        model = open_model(path, backend)
     if not isinstance(model, shape):
         raise GankitError(
             f"{path} holds a {model.task!r} model, a {_SHAPES[_shape(model)][1]}: use "

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from gankit.commands.options import load_model
+from gankit.commands.options import add_backend_option, load_model
 from gankit.commands.writers import WRITERS, Target
 from gankit.errors import GankitError
 from gankit.tasks.base import Generator
@@ -42,7 +42,9 @@ GENERATE_OPTIONS = ("calibrate",)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Every option of ``gankit sample`` (``gankit tabular sample`` reuses them)."""
-    parser.add_argument("model", help="model directory of a generator")
+    parser.add_argument("model", help="model directory of a generator (or, with --backend "
+                        "onnxruntime, its exported .onnx file)")
+    add_backend_option(parser)
     parser.add_argument(
         "-n", type=int, default=DEFAULT_N, help=f"number of samples (default {DEFAULT_N})"
     )
@@ -144,7 +146,7 @@ def _takes(gan: Generator) -> str:
 def run(args: argparse.Namespace) -> None:
     """Load the generator, draw ``-n`` samples and write them to every target given."""
     targets = _targets(args)
-    gan = load_model(args.model, Generator, "sample")
+    gan = load_model(args.model, Generator, "sample", args.backend)
     if args.text_encoder is not None:
         if not callable(getattr(gan, "use_encoder", None)):
             raise GankitError(f"--text-encoder is for text-to-image models; {args.model} has none")
@@ -177,9 +179,7 @@ def run(args: argparse.Namespace) -> None:
         ema=not args.no_ema,
         **options,
     )
-    # Every class in turn (the default of a class-conditional model): one column per class.
-    classes = described.get("classes") or []
-    nrow = len(classes) if condition is None and gan.condition_kind == "class" else None
+    nrow = gan.grid_columns(condition)
     for target in targets:
         writer.write(samples, target, nrow)
     written = " and ".join(str(target.path) for target in targets)

@@ -39,17 +39,19 @@ def _write_images(images: Any, target: Target, nrow: int | None) -> None:
 
 
 def _write_points(points: Any, target: Target, nrow: int | None) -> None:
+    from gankit.encode import points_csv
     from gankit.viz import save_scatter
 
     if target.path.suffix.lower() == ".csv":
-        rows = "".join(f"{x!r},{y!r}\n" for x, y in points.tolist())
-        atomic_write_bytes(target.path, ("x,y\n" + rows).encode())
+        atomic_write_bytes(target.path, points_csv(points))
     else:
         save_scatter(points, target.path)
 
 
 def _write_table(rows: Any, target: Target, nrow: int | None) -> None:
-    atomic_write_bytes(target.path, rows.to_csv(index=False).encode())
+    from gankit.encode import table_csv
+
+    atomic_write_bytes(target.path, table_csv(rows))
 
 
 @dataclass(frozen=True)

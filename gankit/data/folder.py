@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -54,24 +55,37 @@ def read_image(path: str | Path, channels: int = 3) -> torch.Tensor:
         >>> read_image(tmp / "photo.png", 3).shape
         torch.Size([3, 48, 64])
     """
-    from PIL import UnidentifiedImageError
-
     path = Path(path)
     if not path.is_file():
         raise GankitError(f"image file {path} not found; pass a PNG/JPEG/BMP/WEBP image")
+    return decode_image(path, channels, str(path))
+
+
+def decode_image(source: str | Path | BinaryIO, channels: int, name: str) -> torch.Tensor:
+    """An image file or file object as uint8 ``(channels, H, W)``; ``name`` names it in errors.
+
+    Example:
+        >>> import io
+        >>> buffer = io.BytesIO()
+        >>> Image.new("RGB", (5, 3), (255, 0, 0)).save(buffer, format="PNG")
+        >>> decode_image(buffer, 1, "upload").shape
+        torch.Size([1, 3, 5])
+    """
+    from PIL import UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 image.load()
                 pixels = np.asarray(to_mode(image, "L" if channels == 1 else "RGB"))
     except UnidentifiedImageError:
         raise GankitError(
-            f"{path} is not an image PIL can read; pass a PNG/JPEG/BMP/WEBP file"
+            f"{name} is not an image PIL can read; pass a PNG/JPEG/BMP/WEBP file"
         ) from None
     # PIL raises many types on a damaged file (OSError, SyntaxError, ValueError, bombs, ...).
     except Exception as err:  # noqa: BLE001
-        raise GankitError(f"{path} could not be decoded ({err}); the image is damaged") from None
+        raise GankitError(f"{name} could not be decoded ({err}); the image is damaged") from None
     planes = torch.from_numpy(pixels.copy())
     return planes.unsqueeze(0) if planes.dim() == 2 else planes.permute(2, 0, 1)
 

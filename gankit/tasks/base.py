@@ -536,6 +536,27 @@ class Generator(GANTask):
             )
         return self.generate(n, seed=seed, ema=ema, truncation=truncation, **options)
 
+    def network(self, *, direction: str | None = None, ema: bool = True) -> nn.Module:
+        """The network :meth:`generate` runs, ``G(z)`` or ``G(z, cond)``: G_ema (``ema=False``: G).
+
+        What :mod:`gankit.export` writes to ONNX, and what an onnxruntime session stands in for.
+        A generator has no directions: ``direction`` must be None.
+        """
+        if direction is not None:
+            raise GankitError(
+                f"a {type(self).__name__} generates; it has no directions (got {direction!r})"
+            )
+        return self._inference_generator(ema)
+
+    def grid_columns(self, condition: Any) -> int | None:
+        """Columns of a grid of ``generate(n, condition=condition)``: one per class when a
+        class-conditional model draws every class in turn (``condition`` None), else None (a
+        square grid). ``gankit sample`` and ``gankit serve`` lay out grids by it.
+        """
+        if condition is None and self.condition_kind == "class":
+            return len(self.describe()["classes"])
+        return None
+
     @property
     def supports_truncation(self) -> bool:
         """Whether ``generate(..., truncation=t)`` is meaningful for this model."""
@@ -569,6 +590,15 @@ class Translator(GANTask):
                 f"{type(self).__name__}, got {direction!r}"
             )
         return direction
+
+    def network(self, *, direction: str | None = None, ema: bool = True) -> nn.Module:
+        """The network :meth:`apply` runs for ``direction``, ``G(z_empty, inputs)``: G_ema
+        (``ema=False``: G), or the part of it that maps ``direction``.
+
+        What :mod:`gankit.export` writes to ONNX, and what an onnxruntime session stands in for.
+        """
+        self.check_direction(direction)
+        return self._inference_generator(ema)
 
     def apply(self, inputs: Any, *, direction: str | None = None, ema: bool = True) -> Any:
         """The model's outputs for ``inputs`` (the same inputs always give the same outputs)."""

@@ -120,9 +120,13 @@ class ImageTranslator(Translator):
         input always gives the same output (dropout is off outside training).
         """
         direction = self.check_direction(direction)
-        G = self._direction_generator(self._inference_generator(ema), direction)
+        G = self.network(direction=direction, ema=ema)
         source = as_images(inputs, G.config.in_channels, f"images to translate {direction}")
         return self._run(G, source, batch_size)
+
+    def network(self, *, direction: str | None = None, ema: bool = True) -> nn.Module:
+        G = super().network(direction=direction, ema=ema)
+        return self._direction_generator(G, self.check_direction(direction))
 
     def _direction_generator(self, G: nn.Module, direction: str) -> nn.Module:
         """The network that translates in ``direction`` (pix2pix: G itself)."""
