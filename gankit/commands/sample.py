@@ -42,8 +42,11 @@ GENERATE_OPTIONS = ("calibrate",)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Every option of ``gankit sample`` (``gankit tabular sample`` reuses them)."""
-    parser.add_argument("model", help="model directory of a generator (or, with --backend "
-                        "onnxruntime, its exported .onnx file)")
+    parser.add_argument(
+        "model",
+        help="model directory of a generator (or, with --backend "
+        "onnxruntime, its exported .onnx file)",
+    )
     add_backend_option(parser)
     parser.add_argument(
         "-n", type=int, default=DEFAULT_N, help=f"number of samples (default {DEFAULT_N})"
