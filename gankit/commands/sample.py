@@ -23,17 +23,6 @@ from gankit.tasks.base import Generator
 DEFAULT_N = 64
 
 
-def _cycled(gan: Generator, values: list[str], n: int) -> list[str]:
-    """One value per sample, cycling through the ones given."""
-    return [values[i % len(values)] for i in range(n)]
-
-
-def _columns(gan: Any, values: list[str], n: int) -> dict[str, Any]:
-    return gan.transformer.parse_conditions(values)
-
-
-# How --condition values become the ``condition`` of generate(), by the model's condition_kind.
-CONDITIONS = {"class": _cycled, "text": _cycled, "columns": _columns}
 # The spellings of --condition that earlier releases had, and the condition kind each is for.
 CONDITION_ALIASES = {"label": "class", "text": "text"}
 # Options of some generators' generate() (Generator.generate_options) that have a flag here.
@@ -173,7 +162,7 @@ def run(args: argparse.Namespace) -> None:
                 f"--{name} is not an option of a {gan.task!r} model (its options: "
                 f"{', '.join(gan.generate_options) or 'none'})"
             )
-    condition = CONDITIONS[gan.condition_kind](gan, values, args.n) if values else None
+    condition = gan.parse_condition(values, args.n)
     samples = gan.generate(
         args.n,
         seed=args.seed,

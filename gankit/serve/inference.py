@@ -89,7 +89,7 @@ def _condition(gan: Generator, request: GenerateRequest) -> Any:
     if isinstance(condition, list):
         if not condition:
             raise RequestError(422, f"condition is an empty list; give at least one {kind}")
-        return [condition[i % len(condition)] for i in range(request.n)]
+        return gan.parse_condition(condition, request.n)
     return condition
 
 

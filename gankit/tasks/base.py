@@ -472,6 +472,27 @@ class Generator(GANTask):
             )
         return None
 
+    def parse_condition(self, values: list[Any], n: int) -> Any:
+        """The ``condition`` for ``n`` samples from a list of values (``--condition V ...`` on the
+        command line, a JSON list in a request).
+
+        Classes and sentences cycle over the samples; a task whose condition is not one value per
+        sample (tabular column values, ``COLUMN=VALUE`` words) overrides this.
+
+        Example:
+            >>> from gankit import ToyGAN
+            >>> ToyGAN().parse_condition([], 4) is None
+            True
+        """
+        if not values:
+            return None
+        if self.condition_kind is None:
+            raise GankitError(
+                f"this {type(self).__name__} model is unconditional: it takes no condition, got "
+                f"{' '.join(values)!r}"
+            )
+        return [values[i % len(values)] for i in range(n)]
+
     def generate_raw(
         self,
         n: int,

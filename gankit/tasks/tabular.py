@@ -436,6 +436,10 @@ class TabularGAN(Generator):
     def condition_kind(self) -> str | None:
         return "columns"
 
+    def parse_condition(self, values: list[str], n: int) -> dict[str, Any] | None:
+        """``["sex=Female", ...]`` -> ``{"sex": "Female"}``: every row holds every value."""
+        return self._require_transformer().parse_conditions(values) if values else None
+
     def describe(self) -> dict[str, Any]:
         described = {**super().describe(), "output": "table"}
         if self.transformer is not None:
