@@ -436,7 +436,8 @@ class GANTask:
         atomic_write_bytes(out_dir / "report.md", "\n".join(lines).encode())
 
 
-def _check_count(n: object, what: str = "samples") -> None:
+def check_count(n: object, what: str = "samples") -> None:
+    """Refuse a count of samples (or rows) that is not a positive int, naming the value."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise GankitError(f"number of {what} must be a positive integer, got {n!r}")
 
@@ -486,11 +487,7 @@ class Generator(GANTask):
         """
         if not values:
             return None
-        if self.condition_kind is None:
-            raise GankitError(
-                f"this {type(self).__name__} model is unconditional: it takes no condition, got "
-                f"{' '.join(values)!r}"
-            )
+        # An unconditional model refuses the result in encode_condition, as any condition.
         return [values[i % len(values)] for i in range(n)]
 
     def generate_raw(
@@ -507,7 +504,7 @@ class Generator(GANTask):
         ``truncation`` t draws the latents from the normal truncated to [-t, t]: more typical,
         less varied samples (:func:`gankit.nn.generate.latents`).
         """
-        _check_count(n)
+        check_count(n)
         G = self._inference_generator(ema)
         cond = self.encode_condition(condition, n)
         return generate(G, n, seed, cond=cond, truncation=truncation)

@@ -49,7 +49,7 @@ from gankit.nn.tabular import (
     span_frequency_loss,
     span_layout,
 )
-from gankit.tasks.base import Generator, Preset
+from gankit.tasks.base import Generator, Preset, check_count
 from gankit.train import TrainConfig
 from gankit.train.objective import Objective, Players
 
@@ -117,11 +117,6 @@ TABULAR_PRESETS: dict[str, Preset] = {
         ),
     )
 }
-
-
-def _check_rows(n: object) -> None:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise GankitError(f"number of rows must be a positive integer, got {n!r}")
 
 
 class TabularGAN(Generator):
@@ -307,7 +302,7 @@ class TabularGAN(Generator):
         ema: bool = True,
     ) -> torch.Tensor:
         """Encoded rows ``(n, encoded_dim)`` with every softmax span a drawn one-hot."""
-        _check_rows(n)
+        check_count(n, "rows")
         slots = self._condition_slots(condition)
         transformer = self._require_transformer()
         G = self._inference_generator(ema)
@@ -371,7 +366,7 @@ class TabularGAN(Generator):
         model (docs/tabular.md, sixth pass, and the Adult runs in docs/BENCHMARKS.md). Without a
         target, raking to the plain shares lowered AUC (sixth pass), so it is off unless asked for.
         """
-        _check_rows(n)  # before the pool's POOL_FACTOR * n hides a bool or a float
+        check_count(n, "rows")  # before the pool's POOL_FACTOR * n hides a bool or a float
         transformer = self._require_transformer()
         fitted = transformer.span_counts is not None
         if condition == {}:  # the CLI without --condition: no condition
