@@ -89,11 +89,11 @@ def _reader(
 ) -> Callable[[list[Path]], Any]:
     """How a chunk of image files becomes the translator's input (:mod:`gankit.tasks.inputs`)."""
     from gankit.data.folder import read_image
-    from gankit.tasks.inputs import fixed_size, input_channels, translator_inputs
+    from gankit.tasks.inputs import fixed_size, translator_inputs
 
     if fixed_size(translator) is None and resolution is not None:
         raise GankitError(f"a {translator.task!r} model takes any image size; drop --resolution")
-    channels = input_channels(translator, direction)
+    channels = translator.input_channels(direction)
     return lambda paths: translator_inputs(
         translator, [read_image(path, channels) for path in paths], resolution
     )

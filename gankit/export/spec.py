@@ -130,14 +130,6 @@ def _recorded_call(gan: Generator, network: nn.Module, ema: bool) -> tuple[Tenso
     return tuple(arg.detach().cpu() for arg in seen[0])
 
 
-def _image_input_channels(network: nn.Module) -> int:
-    # Every gankit translator opens with a convolution over the images (U-Net, RRDB head).
-    first = next((m for m in network.modules() if isinstance(m, nn.Conv2d)), None)
-    if first is None:
-        raise GankitError(f"{type(network).__name__} has no convolution to read its input from")
-    return first.in_channels
-
-
 def export_spec(gan: GANTask, *, direction: str | None = None, ema: bool = True) -> ExportSpec:
     """The :class:`ExportSpec` of ``gan``'s inference network (``direction``: translators)."""
     network = gan.network(direction=direction, ema=ema)
@@ -167,7 +159,7 @@ def export_spec(gan: GANTask, *, direction: str | None = None, ema: bool = True)
     if not isinstance(gan, Translator):
         raise GankitError(f"{type(gan).__name__} is neither a Generator nor a Translator")
     direction = gan.check_direction(direction)
-    channels = _image_input_channels(network)
+    channels = gan.input_channels(direction)
     side = described.get("resolution") or 16  # a size every translator of the model accepts
     example = (torch.rand(_EXAMPLE_BATCH, channels, side, side) * 2 - 1,)
     return ExportSpec(

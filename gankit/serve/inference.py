@@ -19,7 +19,7 @@ from gankit.serve.limits import MAX_SEED, ServeLimits
 from gankit.serve.models import ServedModel
 from gankit.serve.uploads import read_upload
 from gankit.tasks.base import Generator, Translator
-from gankit.tasks.inputs import input_channels, translator_inputs
+from gankit.tasks.inputs import translator_inputs
 from gankit.viz import image_grid
 
 Seed = Annotated[StrictInt, Field(ge=0, le=MAX_SEED)]
@@ -179,7 +179,7 @@ def apply(
     if fmt not in APPLY_FORMATS:
         raise RequestError(422, f"format {fmt!r}: choose one of {', '.join(APPLY_FORMATS)}")
     direction = translator.check_direction(direction)
-    image = read_upload(data, input_channels(translator, direction), limits)
+    image = read_upload(data, translator.input_channels(direction), limits)
     output = translator.apply(translator_inputs(translator, [image]), direction=direction, ema=ema)
     return [
         OutputFile(f"output.{fmt}", encode.MEDIA_TYPES[fmt], encode.image_bytes(output[0], fmt))

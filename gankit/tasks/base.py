@@ -609,6 +609,11 @@ class Translator(GANTask):
             )
         return direction
 
+    def input_channels(self, direction: str | None = None) -> int:
+        """Channels of the images :meth:`apply` takes in ``direction`` (default: RGB, 3)."""
+        self.check_direction(direction)
+        return 3
+
     def network(self, *, direction: str | None = None, ema: bool = True) -> nn.Module:
         """The network :meth:`apply` runs for ``direction``, ``G(z_empty, inputs)``: G_ema
         (``ema=False``: G), or the part of it that maps ``direction``.

@@ -124,6 +124,10 @@ class ImageTranslator(Translator):
         source = as_images(inputs, G.config.in_channels, f"images to translate {direction}")
         return self._run(G, source, batch_size)
 
+    def input_channels(self, direction: str | None = None) -> int:
+        """The channels of ``direction``'s source domain, as its network was built."""
+        return self.network(direction=direction).config.in_channels
+
     def network(self, *, direction: str | None = None, ema: bool = True) -> nn.Module:
         G = super().network(direction=direction, ema=ema)
         return self._direction_generator(G, self.check_direction(direction))

@@ -15,17 +15,6 @@ import torch
 from gankit.data.paired import square_resize
 from gankit.tasks.base import Translator
 
-# Translators that do not declare their channels take RGB (super-resolution upscales colour).
-_DEFAULT_CHANNELS = 3
-
-
-def input_channels(translator: Translator, direction: str) -> int:
-    """How many channels the images ``translator`` translates in ``direction`` have (1 or 3)."""
-    channels = translator.describe().get("channels")
-    if not channels:
-        return _DEFAULT_CHANNELS
-    return channels[translator.directions.index(direction)]
-
 
 def fixed_size(translator: Translator) -> int | None:
     """The size a translator trained at one size takes (None: it takes any size)."""

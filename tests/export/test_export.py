@@ -179,3 +179,21 @@ def test_export_then_sample_and_apply_on_onnxruntime_match_torch(exported, tmp_p
     assert "unknown export format" in capsys.readouterr().err
     assert main(["sample", str(model.folder), "--backend", "onnxruntime", "-o", "x.png"]) == 2
     assert "gankit export" in capsys.readouterr().err
+
+
+def test_a_one_direction_file_reads_its_own_domain_s_channels(tmp_path):
+    # Gray A, RGB B: the BA file alone must take 3-channel images (it once took A's 1).
+    from gankit import CycleGAN
+    from gankit.data import load_digits
+    from gankit.data.paired import UnpairedData
+
+    digits = load_digits(16).images
+    gray, rgb = digits[:16], digits[16:32].repeat(1, 3, 1, 1)
+    tiny = {"width": 4, "d_width": 4, "depth": 4, "d_layers": 1, "pool_size": 2}
+    gan = CycleGAN(model={**tiny, "identity_weight": 0.0}, batch_size=4)
+    gan.fit(UnpairedData(gray, rgb, "gray-rgb"), steps=1, quiet=True)
+    assert (gan.input_channels("AB"), gan.input_channels("BA")) == (1, 3)
+    (path,) = to_onnx(gan, tmp_path / "m.onnx", direction="BA")
+    runner = load_onnx(path)
+    assert runner.directions == ("BA",) and runner.input_channels("BA") == 3
+    assert torch.equal(runner.apply(rgb[:2], direction="BA"), gan.apply(rgb[:2], direction="BA"))
