@@ -123,14 +123,11 @@ def load_model(path: str, shape: type[GANTask], verb: str, backend: str = "torch
     a model of the other shape gets an error naming the verb that serves it. ``backend``
     "onnxruntime" reads an exported .onnx file (:func:`gankit.export.open_model`).
     """
-    if backend == "torch":
-        from gankit.tasks import load
+    # Imported here, not at the top: `gankit --help` need not load the exporter. onnx and
+    # onnxruntime themselves load only for the onnxruntime backend.
+    from gankit.export import open_model
 
-        model = load(path)
-    else:  # onnx and onnxruntime are an optional extra: imported only when asked for
-        from gankit.export import open_model
-
-        model = open_model(path, backend)
+    model = open_model(path, backend)
     if not isinstance(model, shape):
         raise GankitError(
             f"{path} holds a {model.task!r} model, a {_SHAPES[_shape(model)][1]}: use "

@@ -179,6 +179,8 @@ def test_export_then_sample_and_apply_on_onnxruntime_match_torch(exported, tmp_p
     assert "unknown export format" in capsys.readouterr().err
     assert main(["sample", str(model.folder), "--backend", "onnxruntime", "-o", "x.png"]) == 2
     assert "gankit export" in capsys.readouterr().err
+    assert main(["sample", str(onnx_file), "-o", "x.png"]) == 2  # torch backend, an ONNX file
+    assert "run it with --backend onnxruntime" in capsys.readouterr().err
 
 
 def test_a_one_direction_file_reads_its_own_domain_s_channels(tmp_path):
