@@ -101,6 +101,8 @@ def _periodic_eval(gan: Any, args: argparse.Namespace) -> list:
         return []
     if args.eval_every < 1 or not args.extractor:
         raise GankitError("--eval-every needs a positive step count and --extractor DIR")
+    if not is_main_process():  # the engine runs callbacks on rank 0 only: build it there alone
+        return []
     from gankit.data.images import real_images
     from gankit.metrics.extractors import build_extractor
     from gankit.tasks.evaluation import PeriodicEval
