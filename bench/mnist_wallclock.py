@@ -33,6 +33,7 @@ from _record import ROOT, append_section  # noqa: E402
 
 from gankit import ImageGAN  # noqa: E402
 from gankit.data import default_data_root, load_mnist  # noqa: E402
+from gankit.io import file_sha256  # noqa: E402
 from gankit.metrics import (  # noqa: E402
     DigitClassifier,
     DigitClassifierConfig,
@@ -44,7 +45,6 @@ from gankit.metrics import (  # noqa: E402
     save_classifier,
     train_digit_classifier,
 )
-from gankit.metrics.classifier import file_sha256  # noqa: E402
 from gankit.viz import save_image_grid  # noqa: E402
 
 PEERS = {

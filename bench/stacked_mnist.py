@@ -37,8 +37,8 @@ from mnist_wallclock import load_or_train_judge  # noqa: E402
 from gankit import ImageGAN  # noqa: E402
 from gankit.data import default_data_root  # noqa: E402
 from gankit.data.stacked import NUM_MODES, stacked_labels, stacked_mnist  # noqa: E402
+from gankit.io import file_sha256  # noqa: E402
 from gankit.metrics import mode_coverage  # noqa: E402
-from gankit.metrics.classifier import file_sha256  # noqa: E402
 from gankit.train.health import HealthMonitor  # noqa: E402
 from gankit.viz import save_image_grid  # noqa: E402
 

@@ -55,8 +55,9 @@ from gankit import CycleGAN, load  # noqa: E402
 from gankit.data import default_data_root, load_mnist  # noqa: E402
 from gankit.data.ink import structure_map  # noqa: E402
 from gankit.data.paired import digits_mnist  # noqa: E402
+from gankit.io import file_sha256  # noqa: E402
 from gankit.metrics import frechet_distance  # noqa: E402
-from gankit.metrics.classifier import file_sha256, train_digit_classifier  # noqa: E402
+from gankit.metrics.classifier import train_digit_classifier  # noqa: E402
 from gankit.tasks.semantic_classifier import semantic_view  # noqa: E402
 from gankit.train.state import latest_checkpoint  # noqa: E402
 from gankit.viz import save_image_grid  # noqa: E402

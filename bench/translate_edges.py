@@ -37,9 +37,12 @@ from mnist_wallclock import load_or_train_judge  # noqa: E402
 from gankit import Pix2Pix, load  # noqa: E402
 from gankit.data import default_data_root  # noqa: E402
 from gankit.data.paired import PairedData, mnist_edges  # noqa: E402
-from gankit.io import load_tensors, save_tensors  # noqa: E402
+from gankit.io import (  # noqa: E402
+    file_sha256,  # noqa: E402
+    load_tensors,
+    save_tensors,
+)
 from gankit.metrics import frechet_distance  # noqa: E402
-from gankit.metrics.classifier import file_sha256  # noqa: E402
 from gankit.metrics.image_quality import ssim  # noqa: E402
 from gankit.viz import save_image_grid  # noqa: E402
 

@@ -13,6 +13,7 @@ the weights and refuses anything else with one clear message.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -267,3 +268,12 @@ def read_config(model_dir: str | os.PathLike) -> dict[str, Any]:
             f"{model_dir / CONFIG_NAME}: 'task' must be a name, got {config['task']!r}"
         )
     return config
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks (the identity of a weights file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

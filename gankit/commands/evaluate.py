@@ -60,7 +60,7 @@ def run_convert_inception(args: argparse.Namespace) -> None:
     """Convert the published FID Inception .pth into safetensors (no pickle code runs)."""
     if args.out is None:
         raise GankitError("usage: gankit extractor convert-inception SRC.pth OUT.safetensors")
-    from gankit.metrics.classifier import file_sha256
+    from gankit.io import file_sha256
     from gankit.metrics.inception import convert_inception_weights
 
     convert_inception_weights(args.src, args.out)

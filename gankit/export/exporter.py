@@ -42,7 +42,7 @@ from gankit._version import __version__
 from gankit.errors import GankitError
 from gankit.export.metadata import KEYS, as_props
 from gankit.export.spec import ExportGraph, ExportSpec, export_spec
-from gankit.io import atomic_write_bytes
+from gankit.io import atomic_write_bytes, file_sha256
 from gankit.tasks import GANTask, Generator, load
 
 DEFAULT_OPSET = 18
@@ -101,7 +101,7 @@ def weights_sha256(gan: GANTask, folder: Path | None, ema: bool) -> str:
     """
     name = "G_ema" if ema else "G"
     if folder is not None:
-        return hashlib.sha256((folder / f"{name}.safetensors").read_bytes()).hexdigest()
+        return file_sha256(folder / f"{name}.safetensors")
     module = (gan.G_ema or gan.G) if ema else gan.G
     tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     return hashlib.sha256(safetensors_bytes(tensors)).hexdigest()

@@ -19,7 +19,6 @@ max_shift=2, max_rotation=10)``).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -34,7 +33,15 @@ from torch import nn
 
 from gankit._version import __version__
 from gankit.errors import GankitError
-from gankit.io import FORMAT_VERSION, atomic_dir, load_module, read_config, save_module, write_json
+from gankit.io import (
+    FORMAT_VERSION,
+    atomic_dir,
+    file_sha256,
+    load_module,
+    read_config,
+    save_module,
+    write_json,
+)
 
 KIND = "digit-classifier"
 WEIGHTS_NAME = "classifier.safetensors"
@@ -286,15 +293,6 @@ def train_digit_classifier(
         if on_step is not None:
             on_step(step, loss.item())
     return model.eval()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes (the identity of a weights file)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_classifier(

@@ -24,7 +24,7 @@ from torch import nn
 
 from gankit.data.images import to_gray
 from gankit.errors import GankitError
-from gankit.io import read_config
+from gankit.io import file_sha256, read_config
 from gankit.metrics import classifier, inception
 
 
@@ -144,7 +144,7 @@ def _inception(path: str | os.PathLike | None = None) -> FeatureExtractor:
         inception.KIND,
         model,
         lambda images: inception.inception_features(model, images),
-        classifier.file_sha256(path),
+        file_sha256(path),
         inception.INPUT_PROTOCOL,
         gray=False,
         resize=inception.RESIZE_MODE,

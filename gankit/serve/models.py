@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gankit._version import __version__
 from gankit.errors import GankitError
-from gankit.io import CONFIG_NAME
+from gankit.io import CONFIG_NAME, file_sha256
 from gankit.tasks import load
 from gankit.tasks.base import GANTask
-
-_CHUNK = 2**20
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -69,7 +58,7 @@ def load_models(model_dirs: list[str | Path]) -> dict[str, ServedModel]:
                 "folder"
             )
         files = [path / CONFIG_NAME, *sorted(path.glob("*.safetensors"))]
-        sha256 = {file.name: _sha256(file) for file in files if file.is_file()}
+        sha256 = {file.name: file_sha256(file) for file in files if file.is_file()}
         model = load(path)
         served[name] = ServedModel(name, path, model, model.describe(), sha256)
     return served
