@@ -11,23 +11,19 @@ import argparse
 from typing import Any
 
 from gankit.commands.launch import add_launch_option, launched
-from gankit.errors import GankitError
 
 
 def run(args: argparse.Namespace) -> None:
     """Rebuild the run's task from its config.json and train on from its newest checkpoint."""
     from gankit.io import read_config
-    from gankit.tasks import TASKS
+    from gankit.tasks import task_class
     from gankit.train.distributed import is_main_process
 
     config = read_config(args.run)
-    if config["task"] not in TASKS:
-        raise GankitError(
-            f"{args.run}: unknown task {config['task']!r}; this gankit knows {', '.join(TASKS)}"
-        )
+    cls = task_class(config, args.run)
     if launched(args):
         return
-    gan = TASKS[config["task"]].from_config(config)
+    gan = cls.from_config(config)
     gan.fit(None, steps=args.steps, out=args.run, resume=True, quiet=args.quiet)
     if is_main_process():
         print(f"run {args.run} now at step {gan.history['steps']}; report in {args.run}/report.md")

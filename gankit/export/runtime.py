@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from gankit.errors import GankitError
 from gankit.export.metadata import KEYS, json_fact, read_facts
-from gankit.tasks import TASKS, GANTask, Generator, Translator, load
+from gankit.tasks import GANTask, Generator, Translator, load, task_class
 
 
 def _onnxruntime() -> Any:
@@ -133,13 +133,9 @@ def load_onnx(path: str | os.PathLike, *, threads: int | None = None) -> GANTask
     runner = session(path, threads)
     facts = read_facts(runner.get_modelmeta().custom_metadata_map, str(path))
     config = json_fact(facts, KEYS.config)
-    if config.get("task") not in TASKS:
-        raise GankitError(
-            f"{path} holds a {config.get('task')!r} model, which this gankit does not know; "
-            f"it knows {', '.join(TASKS)}"
-        )
+    cls = task_class(config, path)
     with torch.random.fork_rng(devices=[]):  # the build seeds torch: leave the caller's RNG
-        gan = TASKS[config["task"]].from_config(config)
+        gan = cls.from_config(config)
     _load_extras(gan, path, json_fact(facts, KEYS.extras) or {})
     direction = facts.get(KEYS.direction) or None
     template = gan.network(direction=direction, ema=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from gankit.errors import GankitError
 from gankit.io import read_config
@@ -29,10 +30,15 @@ def load(path: str | Path) -> GANTask:
         >>> type(gan).__name__, gan.generate(16, seed=0, condition=7).shape
         ('ImageGAN', torch.Size([16, 1, 16, 16]))
     """
-    task = read_config(path)["task"]
+    return task_class(read_config(path), path).from_dir(path)
+
+
+def task_class(config: dict[str, Any], where: object) -> type[GANTask]:
+    """The task class a config.json dict names; ``where`` (a path) is named in the error."""
+    task = config.get("task")
     if task not in TASKS:
-        raise GankitError(f"{path}: unknown task {task!r}; this gankit knows {', '.join(TASKS)}")
-    return TASKS[task].from_dir(path)
+        raise GankitError(f"{where}: unknown task {task!r}; this gankit knows {', '.join(TASKS)}")
+    return TASKS[task]
 
 
 __all__ = [
@@ -49,4 +55,5 @@ __all__ = [
     "ToyGAN",
     "Translator",
     "load",
+    "task_class",
 ]
