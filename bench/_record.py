@@ -60,12 +60,17 @@ def append_section(title: str, body: str, wall_seconds: float) -> None:
         f"\n## {title}\n\n- command: `{command}`\n- date: {stamp}; commit: {git_commit()}\n"
         f"- machine: {machine()}\n- wall time: {wall_seconds:.0f} s\n\n{body.rstrip()}\n"
     )
-    BENCHMARKS_MD.parent.mkdir(parents=True, exist_ok=True)
-    if not BENCHMARKS_MD.exists():
-        BENCHMARKS_MD.write_text(
+    append_text(section)
+
+
+def append_text(section: str, path: Path = BENCHMARKS_MD) -> None:
+    """Append a finished section to BENCHMARKS.md (created with its preamble if missing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(
             "# Benchmarks\n\nEvery number here was produced by the command shown "
             "with it; sections are appended by the scripts in `bench/`.\n"
         )
-    with open(BENCHMARKS_MD, "a") as f:
+    with open(path, "a") as f:
         f.write(section)
     print(section)

@@ -1,0 +1,112 @@
+"""bench/protocol.py: what a recorded section promises (committed tree, per-contender cost)."""
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import protocol  # noqa: E402
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", *args],
+        cwd=repo, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "docs" / "BENCHMARKS.md").write_text("# Benchmarks\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "init")
+    return tmp_path
+
+
+def _options(**kw) -> argparse.Namespace:
+    return argparse.Namespace(**{"not_citable": False, "no_record": False, **kw})
+
+
+def test_a_clean_tree_is_citable_and_recording_outputs_do_not_dirty_it(repo):
+    assert protocol.tree_state(repo).citable
+    (repo / "docs" / "BENCHMARKS.md").write_text("# Benchmarks\n\n## an earlier section\n")
+    (repo / "docs" / "img").mkdir()
+    (repo / "docs" / "img" / "plot.png").write_bytes(b"png")
+    assert protocol.tree_state(repo).citable
+
+
+def test_a_changed_or_new_file_makes_the_tree_dirty_with_a_hash_of_the_change(repo):
+    (repo / "code.py").write_text("x = 2\n")
+    first = protocol.tree_state(repo)
+    assert first.dirty_files == ("code.py",) and not first.citable
+    (repo / "code.py").write_text("x = 3\n")
+    (repo / "new.py").write_text("y = 1\n")
+    second = protocol.tree_state(repo)
+    assert second.dirty_files == ("code.py", "new.py")
+    assert first.diff_sha256 != second.diff_sha256
+    assert "NOT CITABLE" in second.describe()
+
+
+def test_recording_refuses_a_dirty_tree_unless_marked_not_citable(repo):
+    (repo / "code.py").write_text("x = 2\n")
+    with pytest.raises(SystemExit, match="refusing to record from a dirty tree .code.py"):
+        protocol.Recording("t", _options(), root=repo)
+    rec = protocol.Recording("t", _options(not_citable=True), root=repo)
+    assert rec.title == "NOT CITABLE: t"
+    # printing a section that is not appended needs no committed tree
+    assert protocol.Recording("t", _options(no_record=True), root=repo).record is False
+
+
+def test_run_measures_the_child_alone_and_reads_its_json(repo):
+    rec = protocol.Recording("t", _options(), root=repo)
+    burn = (
+        "import json, os, time\n"
+        "t = time.process_time()\n"
+        "while time.process_time() - t < 0.3: pass\n"
+        "print('progress line')\n"
+        "print(json.dumps({'steps': 5, 'images_seen': 320, "
+        "'threads': os.environ['OMP_NUM_THREADS']}))\n"
+    )
+    m = rec.run("burner", [sys.executable, "-c", burn], seed=7, threads=1)
+    assert m.cpu_seconds >= 0.3 and m.wall_seconds >= 0.3
+    assert m.peak_mb > 1
+    assert m.result == {"steps": 5, "images_seen": 320, "threads": "1"}
+    assert m.row().startswith("| burner | 7 | 1 |") and m.row().endswith("| 5 | 320 |")
+
+
+def test_a_failing_child_stops_the_benchmark_with_its_stderr(repo):
+    rec = protocol.Recording("t", _options(), root=repo)
+    with pytest.raises(SystemExit, match="boom"):
+        rec.run("bad", [sys.executable, "-c", "raise SystemExit('boom')"], seed=0)
+    with pytest.raises(SystemExit, match="not JSON"):
+        rec.run("mute", [sys.executable, "-c", "print('done')"], seed=0)
+
+
+def test_write_appends_the_conditions_and_the_cost_table(repo):
+    rec = protocol.Recording("Toy benchmark", _options(), root=repo)
+    judge = repo / "judge.bin"
+    judge.write_bytes(b"weights")
+    sha = rec.judge("toy judge", judge)
+    rec.run("a", [sys.executable, "-c", "print('{\"steps\": 1}')"], seed=0, threads=2)
+    rec.run("a", [sys.executable, "-c", "print('{\"steps\": 1}')"], seed=1, threads=2)
+    rec.write("score 1.0\n")
+    text = (repo / "docs" / "BENCHMARKS.md").read_text()
+    assert "## Toy benchmark" in text and "(clean tree)" in text
+    assert "load average (1 / 5 min): before" in text
+    assert "- seeds: 0, 1" in text and f"toy judge sha256 {sha[:16]}" in text
+    assert "| a | 1 | 2 |" in text and "score 1.0" in text
+
+
+def test_mean_std_states_n_and_flags_too_few_seeds():
+    assert protocol.mean_std([0.95, 0.96, 0.97]) == "0.960 ± 0.010 (n = 3)"
+    assert protocol.mean_std([1.0, 3.0], digits=1) == (
+        "2.0 ± 1.4 (n = 2, below the 3 seeds a headline needs)"
+    )
+    with pytest.raises(ValueError):
+        protocol.mean_std([])
