@@ -1,14 +1,20 @@
 """MNIST at equal wall-clock: gankit presets vs. the two peer recipes in ../shared/peers.
 
-All contenders train *at the same time*, one CPU thread each, for the same number of seconds, so
-whatever else loads this shared machine hits every contender alike. Each then writes 10,000
-samples at 28×28. One judge scores them all: an MNIST classifier this script trains once (two
-epochs, seed 0; cached under the output folder with its sha256 recorded), whose penultimate
-features give the Fréchet distance (FD) and KID against the 10,000 MNIST test images, plus
-precision/recall (k=3) and class coverage.
+Recorded under the protocol (bench/protocol.py): every contender trains **alone**, one after the
+other, with the machine's threads (a user's situation), for each budget in ``--seconds`` and each
+seed in ``--seeds``; its CPU seconds, wall seconds, peak memory, steps and images seen are
+measured from its own process. Each then writes 10,000 samples at 28x28. One judge scores them
+all: an MNIST classifier this script trains once (two epochs, seed 0; cached under the output
+folder, its sha256 in the section), whose penultimate features give the Fréchet distance (FD) and
+KID against the 10,000 MNIST test images, plus precision/recall (k=3) and class coverage. With
+several budgets the section also plots FD against seconds and against images seen for every
+contender, so the reader sees whether the recipe or only the throughput wins.
 
-    python bench/mnist_wallclock.py --seconds 600                       # the recorded benchmark
-    python bench/mnist_wallclock.py --seconds 120 --no-record --gankit default dcgan
+The peer scripts seed torch with a fixed 0; the wrapper here maps that call to the run's seed
+(seed 0 is the peer exactly as shipped). "Images seen" counts the real images D trained on.
+
+    python bench/mnist_wallclock.py --seconds 300 600 1800 --seeds 0 1 2   # the recorded grid
+    python bench/mnist_wallclock.py --seconds 60 --seeds 0 --no-record --gankit default
     python bench/mnist_wallclock.py --gankit default default:model.g_width=32 --no-peers
 
 A contender ``preset:key=value:model.key=value`` overrides training or model settings (ablations).
@@ -17,23 +23,26 @@ A contender ``preset:key=value:model.key=value`` overrides training or model set
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
 import json
 import os
+import runpy
+import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import protocol  # noqa: E402
 from _parallel import run_processes  # noqa: E402
-from _record import ROOT, append_section  # noqa: E402
+from _record import ROOT  # noqa: E402
 
 from gankit import ImageGAN  # noqa: E402
 from gankit.data import default_data_root, load_mnist  # noqa: E402
-from gankit.io import file_sha256  # noqa: E402
 from gankit.metrics import (  # noqa: E402
     DigitClassifier,
     DigitClassifierConfig,
@@ -54,22 +63,49 @@ PEERS = {
 
 
 def train_contender(
-    spec: str, mnist: Path, seconds: float, n: int, out: Path, steps: int | None = None
-) -> None:
-    """Train one gankit contender for ``seconds`` (or exactly ``steps`` steps, if given) and save
-    ``n`` samples as uint8 (n, 28, 28)."""
+    spec: str,
+    mnist: Path,
+    seconds: float,
+    n: int,
+    out: Path,
+    steps: int | None = None,
+    seed: int = 0,
+) -> dict:
+    """Train one gankit contender for ``seconds`` (or exactly ``steps`` steps, if given), save
+    ``n`` samples as uint8 (n, 28, 28) and return its steps and images seen."""
     preset, *overrides = spec.split(":")
     model, train = {}, {}
     for item in overrides:
         key, value = item.split("=")
         target = model if key.startswith("model.") else train
         target[key.removeprefix("model.")] = json.loads(value)
-    gan = ImageGAN(preset, resolution=28, model=model, **{"steps": steps or 10**7, **train})
+    train = {"steps": steps or 10**7, "seed": seed, **train}
+    gan = ImageGAN(preset, resolution=28, model=model, **train)
     gan.fit(str(mnist), quiet=True, max_seconds=None if steps else seconds)
-    np.save(out, gan.generate(n, seed=0)[:, 0].numpy())
+    np.save(out, gan.generate(n, seed=seed)[:, 0].numpy())
     # The model itself too, so that another benchmark can score it without training it again.
     save_trained(gan, out.parent / out.stem)
-    print(f"steps={gan.history['steps']} img/s={gan.history['img_per_s']:.0f}")
+    config = gan.train_config
+    per_step = config.batch_size * config.accum_steps * config.n_critic
+    steps_done = gan.history["steps"]
+    print(f"steps={steps_done} img/s={gan.history['img_per_s']:.0f}")
+    return {"steps": steps_done, "images_seen": steps_done * per_step}
+
+
+def run_peer(script: Path, mnist: Path, seconds: float, n: int, out: Path, seed: int) -> dict:
+    """Run a peer script in this process with its fixed ``torch.manual_seed(0)`` mapped to
+    ``seed``; return the steps and images seen it prints."""
+    manual_seed = torch.manual_seed
+    torch.manual_seed = lambda _: manual_seed(seed)
+    sys.argv = [str(script), str(mnist), str(seconds), str(out), str(n)]
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            runpy.run_path(str(script), run_name="__main__")
+    finally:
+        torch.manual_seed = manual_seed
+    fields = dict(item.split("=") for item in printed.getvalue().split()[-3:])
+    return {"steps": int(fields["steps"]), "images_seen": int(fields["images_seen"])}
 
 
 def summary_path(model_dir: Path) -> Path:
@@ -186,77 +222,168 @@ def launch_all(args: argparse.Namespace, mnist: Path, out: Path) -> dict[str, tu
     return {name: (commands[name][1], line) for name, line in lines.items()}
 
 
+def peers_dir() -> Path:
+    return Path(os.environ.get("GANKIT_PEERS", default_data_root().parent / "peers"))
+
+
+def contenders(args: argparse.Namespace) -> dict[str, list[str]]:
+    """Contender name -> the worker flags that train it (``--contender`` or ``--peer``)."""
+    chosen = {f"gankit `{spec}`": ["--contender", spec] for spec in args.gankit}
+    if not args.no_peers:
+        for name, script in PEERS.items():
+            chosen[name] = ["--peer", str(peers_dir() / script)]
+    return chosen
+
+
+def score(judge: DigitClassifier, real_features: torch.Tensor, images: np.ndarray) -> dict:
+    """Every metric of one contender's samples under the judge."""
+    fake = torch.from_numpy(images).float()[:, None] / 127.5 - 1
+    with torch.no_grad():
+        features = judge.features(fake)
+        predicted = judge(fake).argmax(1)
+    kid, _ = kernel_inception_distance(real_features, features, subsets=50)
+    precision, recall = precision_recall(real_features, features, k=3)
+    modes = mode_coverage(predicted, 10)
+    return {
+        "fd": frechet_distance(real_features, features),
+        "kid": kid,
+        "precision": precision,
+        "recall": recall,
+        "classes": modes["modes"],
+    }
+
+
+def budget_table(runs: list[dict]) -> str:
+    """One row per contender at one budget: metrics as mean ± std over seeds, costs as means."""
+    rows = [
+        "| contender | FD ↓ | FD per seed | KID ↓ | precision ↑ | recall ↑ | classes | steps "
+        "| images seen | CPU s | peak MB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in dict.fromkeys(r["name"] for r in runs):
+        mine = [r for r in runs if r["name"] == name]
+
+        def mean(key: str, mine: list[dict] = mine) -> float:
+            return statistics.fmean(r[key] for r in mine)
+
+        rows.append(
+            f"| {name} | {protocol.mean_std([r['fd'] for r in mine], digits=1)} | "
+            f"{' / '.join(format(r['fd'], '.1f') for r in mine)} | {mean('kid'):.4g} | "
+            f"{mean('precision'):.3f} | {mean('recall'):.3f} | {mean('classes'):.1f} | "
+            f"{mean('steps'):.0f} | {mean('images_seen'):.0f} | {mean('cpu_seconds'):.0f} | "
+            f"{mean('peak_mb'):.0f} |"
+        )
+    return "\n".join(rows)
+
+
+def plot_curves(runs: list[dict], path: Path) -> None:
+    """FD against training seconds and against images seen, one line per contender."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name in dict.fromkeys(r["name"] for r in runs):
+        budgets = sorted({r["seconds"] for r in runs if r["name"] == name})
+        points = [[r for r in runs if r["name"] == name and r["seconds"] == b] for b in budgets]
+        fd = [statistics.fmean(r["fd"] for r in p) for p in points]
+        spread = [statistics.pstdev([r["fd"] for r in p]) for p in points]
+        images = [statistics.fmean(r["images_seen"] for r in p) for p in points]
+        axes[0].errorbar(budgets, fd, yerr=spread, marker="o", label=name, capsize=3)
+        axes[1].errorbar(images, fd, yerr=spread, marker="o", label=name, capsize=3)
+    labels = ("training seconds (alone, all threads)", "real images seen")
+    for axis, label in zip(axes, labels, strict=True):
+        axis.set(xlabel=label, ylabel="FD (judge features) ↓", xscale="log", yscale="log")
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def worker(args: argparse.Namespace, mnist: Path) -> None:
+    seconds, npy = args.seconds[0], Path(args.npy)
+    if args.contender:
+        result = train_contender(args.contender, mnist, seconds, args.n, npy, args.steps, args.seed)
+    else:
+        result = run_peer(Path(args.peer), mnist, seconds, args.n, npy, args.seed)
+    protocol.emit(result)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=600)
+    parser.add_argument("--seconds", type=float, nargs="+", default=[600])
     add_steps_option(parser)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--n", type=int, default=10_000)
-    parser.add_argument("--gankit", nargs="*", default=["default"], help="gankit contenders")
+    parser.add_argument("--gankit", nargs="*", default=["default", "dcgan"], help="gankit presets")
     parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument(
-        "--no-record", action="store_true", help="print only; do not append to docs"
-    )
     parser.add_argument("--out", default="bench/out/mnist_wallclock")
+    protocol.add_arguments(parser)
     parser.add_argument("--contender", help=argparse.SUPPRESS)
+    parser.add_argument("--peer", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--npy", help=argparse.SUPPRESS)
     args = parser.parse_args()
     mnist = default_data_root() / "mnist"
-    if args.contender:
-        torch.set_num_threads(1)
-        train_contender(args.contender, mnist, args.seconds, args.n, Path(args.npy), args.steps)
+    if args.contender or args.peer:
+        worker(args, mnist)
         return
     if args.steps and not args.no_peers:
         raise SystemExit("--steps needs --no-peers: the peer recipes take a time budget only")
-    started = time.perf_counter()
+    budgets = [args.steps] if args.steps else args.seconds
+    title = (
+        f"MNIST, each contender alone with {args.threads} threads "
+        f"({', '.join(budget(argparse.Namespace(steps=args.steps, seconds=b)) for b in budgets)}"
+        f"; seeds {', '.join(map(str, args.seeds))})"
+    )
+    rec = protocol.Recording(title, args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     judge = load_or_train_judge(mnist, out / "judge")
-    load_before = os.getloadavg()[0]
-    results = launch_all(args, mnist, out)
-    load_after = os.getloadavg()[0]
+    rec.judge("MNIST judge `basic`", out / "judge" / "classifier.safetensors")
+
+    runs = []
+    for seconds in budgets:
+        for seed in args.seeds:
+            for name, flags in contenders(args).items():
+                slug = "".join(c if c.isalnum() else "-" for c in flags[1][-40:])
+                npy = out / f"{slug}-{seconds:g}-seed{seed}.npy"
+                limit = ["--steps", str(args.steps)] if args.steps else ["--seconds", str(seconds)]
+                argv = [sys.executable, __file__, *flags, *limit, f"--seed={seed}"]
+                argv += ["--npy", str(npy), "--n", str(args.n)]
+                m = rec.run(name, argv, seed=seed, threads=args.threads)
+                cost = {"cpu_seconds": m.cpu_seconds, "peak_mb": m.peak_mb}
+                runs.append({"name": name, "seconds": seconds, "seed": seed, "npy": npy})
+                runs[-1] |= cost | m.result
 
     test = load_mnist(mnist, "test")
     with torch.no_grad():
-        test_images = test.batch(torch.arange(len(test)))
-        accuracy = (judge(test_images).argmax(1) == test.labels).float().mean().item()
-        real_features = judge.features(test_images)
-    rows = [
-        "| contender | FD ↓ | KID ↓ | precision ↑ | recall ↑ | classes | KL to uniform ↓ "
-        "| training |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for name, (npy, note) in results.items():
-        images = np.load(npy)
-        fake = torch.from_numpy(images).float()[:, None] / 127.5 - 1
-        with torch.no_grad():
-            features = judge.features(fake)
-            predicted = judge(fake).argmax(1)
-        fd = frechet_distance(real_features, features)
-        kid, _ = kernel_inception_distance(real_features, features, subsets=50)
-        precision, recall = precision_recall(real_features, features, k=3)
-        modes = mode_coverage(predicted, 10)
-        rows.append(
-            f"| {name} | {fd:.2f} | {kid:.4g} | {precision:.3f} | {recall:.3f} | "
-            f"{modes['modes']} | {modes['kl_to_uniform']:.4f} | {note} |"
-        )
-        save_image_grid(torch.from_numpy(images[:64])[:, None], npy.with_suffix(".png"))
-    table = "\n".join(rows)
-    print(table)
-    if not args.no_record:
-        judge_hash = file_sha256(out / "judge" / "classifier.safetensors")[:16]
-        body = (
-            f"{len(results)} contenders trained concurrently for {budget(args)} each, one "
-            f"CPU thread each (OMP_NUM_THREADS=1; load average {load_before:.1f} before, "
-            f"{load_after:.1f} after); {args.n} samples each. Judge: MNIST classifier trained by "
-            f"this script (936 steps, seed 0, test accuracy {accuracy:.4f}, weights sha256 "
-            f"{judge_hash}…); FD/KID on its 128-d penultimate features against the 10,000 MNIST "
-            f"test images. Sample grids: `{out}/*.png`.\n\n{table}\n"
-        )
-        equal = "steps" if args.steps else "wall-clock"
-        title = f"MNIST at equal {equal} ({budget(args)} per contender)"
-        append_section(title, body, time.perf_counter() - started)
+        real_features = judge.features(test.batch(torch.arange(len(test))))
+    for run in runs:
+        images = np.load(run["npy"])
+        run.update(score(judge, real_features, images))
+        save_image_grid(torch.from_numpy(images[:64])[:, None], run["npy"].with_suffix(".png"))
+    sections = []
+    for seconds in budgets:
+        table = budget_table([r for r in runs if r["seconds"] == seconds])
+        sections.append(f"**{budget(argparse.Namespace(steps=args.steps, seconds=seconds))}**"
+                        f"\n\n{table}")  # fmt: skip
+    body = (
+        f"{judge_note(out / 'judge')} FD/KID on its 128-d penultimate features; {args.n} "
+        f"samples per contender against the 10,000 MNIST test images. Sample grids: "
+        f"`{out}/*.png`.\n\n" + "\n\n".join(sections) + "\n"
+    )
+    if len(budgets) > 1:
+        plot = ROOT / "docs" / "img" / "mnist_wallclock_curves.png"
+        plot_curves(runs, plot)
+        body += f"\n![FD against seconds and images seen]({os.path.relpath(plot, ROOT / 'docs')})\n"
+    rec.write(body)
 
 
 if __name__ == "__main__":
