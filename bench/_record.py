@@ -9,14 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS_MD = ROOT / "docs" / "BENCHMARKS.md"
 
 
 def machine() -> str:
     """One line describing the machine the numbers came from."""
+    import torch  # here, so that a worker importing the protocol stays light until it needs torch
+
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -9,8 +9,10 @@ produced it:
   "NOT CITABLE" so nobody quotes it.
 - **each contender measured alone.** :meth:`Recording.run` starts one child process with a set
   number of threads and waits for it before anything else runs; the child's own ``rusage``
-  (``os.wait4``) gives its CPU seconds and peak resident memory, so a contender is never charged
-  for another's work, and CPU seconds stay comparable when the machine is loaded.
+  (``os.wait4``) gives its CPU seconds, so a contender is never charged for another's work and
+  CPU seconds stay comparable when the machine is loaded. Peak memory is the child's own
+  high-water mark (``VmHWM``, sampled while it runs and reported by :func:`emit` at its end):
+  ``ru_maxrss`` would not do, since Linux carries the parent's resident size across fork and exec.
 - **what the child did.** A child prints one JSON object as its last stdout line; ``steps`` and
   ``images_seen`` are reported in the measurement table, everything else is the child's result.
 - **the conditions.** Load average before and after, threads, seeds, machine, and the identity
@@ -57,6 +59,8 @@ from _record import ROOT, append_text, machine  # noqa: E402
 # What recordings themselves write: a tree whose only changes are these is still the commit.
 RECORDING_OUTPUTS = ("docs/BENCHMARKS.md", "docs/img/")
 MIN_SEEDS = 3
+_PEAK_KEY = "_peak_mb"  # what emit adds for Recording.run
+_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -138,9 +142,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def high_water_mb(pid: int | str = "self") -> float:
+    """Peak resident memory of a process since its exec (``VmHWM``); 0 once it has gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return 0.0
+
+
 def emit(result: dict) -> None:
-    """A worker's last word: its result as one JSON line on stdout."""
-    print(json.dumps(result), flush=True)
+    """A worker's last word: its result as one JSON line on stdout (with its peak memory)."""
+    print(json.dumps({**result, _PEAK_KEY: high_water_mb()}), flush=True)
 
 
 def mean_std(values: Sequence[float], digits: int = 3) -> str:
@@ -225,7 +241,13 @@ class Recording:
             err = files.enter_context(tempfile.TemporaryFile("w+"))
             started = time.perf_counter()
             process = subprocess.Popen(list(argv), stdout=out, stderr=err, text=True, env=child_env)
-            _, status, usage = os.wait4(process.pid, 0)
+            peak = 0.0
+            while True:
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                if pid:
+                    break
+                peak = max(peak, high_water_mb(process.pid))
+                time.sleep(_POLL_SECONDS)
             wall = time.perf_counter() - started
             process.returncode = os.waitstatus_to_exitcode(status)
             out.seek(0)
@@ -245,7 +267,7 @@ class Recording:
             threads=threads,
             cpu_seconds=usage.ru_utime + usage.ru_stime,
             wall_seconds=wall,
-            peak_mb=usage.ru_maxrss / 1024,  # Linux reports kilobytes
+            peak_mb=max(peak, result.pop(_PEAK_KEY, 0.0)),
             result=result,
         )
         self.measurements.append(measurement)

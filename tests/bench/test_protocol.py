@@ -80,6 +80,25 @@ def test_run_measures_the_child_alone_and_reads_its_json(repo):
     assert m.row().startswith("| burner | 7 | 1 |") and m.row().endswith("| 5 | 320 |")
 
 
+def test_peak_memory_is_the_childs_own_not_the_parents(repo):
+    rec = protocol.Recording("t", _options(), root=repo)
+    ballast = bytearray(400 * 2**20)  # a big parent: fork and exec must not bill it to the child
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    small = rec.run("small", [sys.executable, "-c", "print('{}')"], seed=0)
+    grow = (
+        f"import sys; sys.path.insert(0, {str(Path(protocol.__file__).parent)!r})\n"
+        "import protocol\n"
+        "block = bytearray(200 * 2**20); block[::4096] = b'x' * len(block[::4096])\n"
+        "del block\n"  # freed before the end: only the high-water mark remembers it
+        "protocol.emit({'steps': 1})\n"
+    )
+    big = rec.run("big", [sys.executable, "-c", grow], seed=0)
+    assert small.peak_mb < 100, small.peak_mb
+    assert 200 <= big.peak_mb < 300, big.peak_mb
+    assert big.result == {"steps": 1}  # the peak travels beside the result, not in it
+    del ballast
+
+
 def test_a_failing_child_stops_the_benchmark_with_its_stderr(repo):
     rec = protocol.Recording("t", _options(), root=repo)
     with pytest.raises(SystemExit, match="boom"):
