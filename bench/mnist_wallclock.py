@@ -380,7 +380,8 @@ def main() -> None:
         f"`{out}/*.png`.\n\n" + "\n\n".join(sections) + "\n"
     )
     if len(budgets) > 1:
-        plot = ROOT / "docs" / "img" / "mnist_wallclock_curves.png"
+        # docs/img/ only for a recorded section; a look stays in the output folder
+        plot = (ROOT / "docs" / "img" if rec.record else out) / "mnist_wallclock_curves.png"
         plot_curves(runs, plot)
         body += f"\n![FD against seconds and images seen]({os.path.relpath(plot, ROOT / 'docs')})\n"
     rec.write(body)
