@@ -18,7 +18,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,text,export,serve]"
+	$(BIN)/pip install --quiet -e ".[dev,text,export,serve,tabular]"
 	touch $(STAMP)
 
 run: $(STAMP)

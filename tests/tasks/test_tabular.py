@@ -90,7 +90,6 @@ def test_save_and_load_reproduce_samples_without_pickles(fitted, tmp_path):
 
 
 def test_fit_with_out_writes_a_resumable_run_and_report(table, tmp_path):
-    pytest.importorskip("sdmetrics")
     out = tmp_path / "run"
     small = table[["income", "visits", "city", "member"]]
     gan = TabularGAN(model=TINY_MODEL, **TINY).fit(small, out=out, quiet=True)
@@ -111,7 +110,6 @@ def test_unconditional_table_without_discrete_columns(tmp_path):
 
 
 def test_cli_fit_and_sample(tmp_path, capsys):
-    pytest.importorskip("sdmetrics")
     csv = tmp_path / "data.csv"
     mixed_frame(300)[["income", "children", "city", "day"]].to_csv(csv, index=False)
     run = tmp_path / "runs" / "t"
@@ -169,7 +167,6 @@ def test_cli_unknown_target_is_one_clear_line(tmp_path, capsys):
 
 
 def test_report_measures_fidelity_privacy_and_utility(fitted, table):
-    pytest.importorskip("sdmetrics")
     holdout = mixed_frame(200, seed=1)
     result = fitted.report(table, holdout=holdout, target="member", positive=True, n=300)
     assert 0 <= result["quality"] <= 1 and 0 <= result["column_shapes"] <= 1

@@ -14,6 +14,7 @@ from gankit.data.ink import structure_map
 from gankit.data.paired import PairedData, UnpairedData, canny_edges
 from gankit.io import load_tensors, save_tensors
 from gankit.metrics.classifier import DigitClassifier, DigitClassifierConfig
+from gankit.metrics.image_quality import ssim
 from gankit.nn import TRANSLATORS, config_from_dict
 from gankit.nn.translation import CycleGANConfig
 from gankit.tasks.cyclegan import CycleObjective
@@ -23,6 +24,7 @@ from gankit.tasks.semantic_classifier import (
     train_semantic_classifier,
 )
 from gankit.train.engine import state_tensors
+from gankit.viz import to_uint8
 
 TINY = {"width": 4, "d_width": 4, "depth": 4, "d_layers": 1}  # 16-px images, 16x16 patches
 TRAIN = {"batch_size": 4, "log_every": 1, "sample_every": 2, "checkpoint_every": 2}
@@ -55,7 +57,12 @@ def test_pix2pix_trains_logs_l1_and_round_trips(edge_pairs, tmp_path):
     assert stats[-1]["g_l1"] > 0
     assert (tmp_path / "samples" / "step-000002.png").is_file()
     metrics = json.loads((tmp_path / "metrics.json").read_text())["translation"]
-    assert 0 <= metrics["ssim"] <= 1 and metrics["pairs"] == 64
+    assert metrics["pairs"] == 64
+    # The report scores this model's outputs against the true digits (a 2-step model is far off).
+    target, source = edge_pairs.batch(torch.arange(64))
+    output, truth = model.apply(source), to_uint8(target)
+    assert metrics["ssim"] == round(float(ssim(output, truth).mean()), 4) < 0.9
+    assert float(ssim(truth, truth).mean()) == pytest.approx(1.0)
     reloaded = load(tmp_path)
     assert type(reloaded) is Pix2Pix
     sources = edge_pairs.sources[:5]
@@ -78,7 +85,7 @@ def test_pix2pix_learns_the_pairs(edge_pairs):
     assert after < 0.75 * before  # 0.65 seen
 
 
-def test_pix2pix_colourises_the_built_in_photo_tiles(tmp_path):
+def test_pix2pix_trains_on_the_built_in_photo_tiles_gray_to_rgb(tmp_path):
     model = Pix2Pix(model=TINY, **TRAIN)
     model.fit("photos-colour", steps=2, out=tmp_path, quiet=True)
     assert model.data_info["channels"] == [1, 3] and model.data_info["source"] == "photos-colour"

@@ -216,9 +216,21 @@ def test_stats_are_logged_as_averages(digits16, tmp_path):
 
     trainer = make_trainer(digits16, tmp_path, steps=4, log_every=2)
     trainer.callbacks.append(JsonlStats(tmp_path / "stats.jsonl"))
+    per_step, train_step = [], trainer.train_step
+
+    def recording_step():
+        stats = train_step()
+        per_step.append({k: float(v) for k, v in stats.items()})
+        return stats
+
+    trainer.train_step = recording_step
     trainer.fit()
     import json
 
     records = [json.loads(line) for line in (tmp_path / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4]
     assert {"d_loss", "g_loss", "d_acc_real", "d_acc_fake", "img_per_s"} <= records[0].keys()
+    for record, steps in zip(records, (per_step[0:2], per_step[2:4]), strict=True):
+        for key in ("d_loss", "g_loss", "d_acc_real"):
+            assert record[key] == pytest.approx((steps[0][key] + steps[1][key]) / 2, rel=1e-6)
+        assert record["d_loss"] != pytest.approx(steps[1]["d_loss"], rel=1e-6)  # not the last
