@@ -1,19 +1,27 @@
-"""2-D mixtures under the PacGAN protocol: modes covered and high-quality samples, 10 seeds.
+"""2-D mixtures under the PacGAN protocol: plain GAN and `toy-rpgan` in one run, under the protocol.
 
 Protocol (Lin et al. 2018, PacGAN): ring of 8 Gaussians (radius 1, std 0.01) and 5x5 grid
 (spacing 2, std 0.05); 2,500 samples of the trained generator (G_ema, what `sample` returns); a
 mode is covered when at least one sample lies within 3 std of its centre; "high quality" is the
-share of samples within 3 std of any centre. Each recipe trains once per seed (data, init and
-noise all follow the seed) and the table reports mean +- std over seeds, the worst seed, and how
-many runs raised each health alarm, so a collapsing plain GAN and its alarm sit side by side.
+share of samples within 3 std of any centre. Each run seeds data, init and noise from its seed.
 
-    flock /tmp/gankit-bench.lock python bench/toy_mixtures.py            # 10 seeds, both mixtures
-    python bench/toy_mixtures.py --jobs 4      # runs in 4 one-thread processes (same results)
-    python bench/toy_mixtures.py --seeds 2 --steps 500 --no-record       # a quick look
-    python bench/toy_mixtures.py --from-log run.log    # record the whole seeds of a run cut short
+One recording (bench/protocol.py), two phases:
+
+1. **validation**: `toy-rpgan` with each candidate coverage weight on the validation seeds
+   (100, 101, ...: never evaluated); the weight with the most modes covered (then the most
+   high-quality samples), over both mixtures, is chosen.
+2. **evaluation**: the plain GAN and `toy-rpgan` with the chosen weight on the evaluation seeds
+   (0, 1, 2, ...), mean ± std over seeds, the worst seed, and how many runs raised each health
+   alarm, so a collapsing plain GAN and its alarm sit side by side.
+
+Every run is one child process with one thread, measured alone (CPU s from its own rusage).
+
+    python bench/toy_mixtures.py                     # 3 evaluation seeds, 2 validation seeds
+    python bench/toy_mixtures.py --seeds 1 --validation-seeds 1 --steps 50 --no-record   # smoke
+    python bench/toy_mixtures.py --replot      # redraw docs/img/toy-protocol-*.png from bench/out
 
 Every run keeps its directory under bench/out/toy/ (stats.jsonl with the probe's
-diversity/coverage and any alarms); seed 0 is drawn to docs/img/toy-*.png.
+diversity/coverage and any alarms); evaluation seed 0 is drawn to docs/img/toy-protocol-*.png.
 """
 
 from __future__ import annotations
@@ -23,14 +31,13 @@ import json
 import shutil
 import statistics
 import sys
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import ROOT, append_section  # noqa: E402
+import protocol  # noqa: E402
+from _record import ROOT  # noqa: E402
 
 from gankit import ToyGAN  # noqa: E402
 from gankit.data import toy_mixture  # noqa: E402
@@ -68,32 +75,31 @@ RECIPES: dict[str, tuple[str, dict, dict, str]] = {
 }
 
 
-def run_one(recipe: str, kind: str, seed: int, steps: int | None) -> dict:
-    torch.set_num_threads(1)  # small MLPs: one thread is fastest and leaves a core to others
+def run_one(recipe: str, kind: str, seed: int, steps: int, coverage_weight: float | None) -> dict:
+    """One training run (the worker side of ``--worker``); what it prints is its result."""
+    torch.set_num_threads(1)  # small MLPs: one thread is fastest
     preset, overrides, model, _ = RECIPES[recipe]
-    # Every run keeps its directory (stats.jsonl holds the probe values and alarms per record).
-    out = OUT / f"{recipe}-{kind}-seed{seed}"
+    if coverage_weight is not None:
+        model = {**model, "coverage_weight": coverage_weight}
+    tag = "" if coverage_weight is None else f"-cw{coverage_weight:g}"
+    out = OUT / f"{recipe}{tag}-{kind}-seed{seed}"
     if out.exists():
         shutil.rmtree(out)
-    started = time.perf_counter()
     gan = ToyGAN(preset, seed=seed, model=model, **overrides)
     gan.fit(kind, steps=steps, out=out, quiet=True)
-    seconds = time.perf_counter() - started
     data = toy_mixture(kind, seed=seed)
     stats = toy_mode_stats(gan.generate_raw(2500, seed=10_000 + seed), data.centers, data.std)
+    cfg = gan.train_config
     return {
-        "recipe": recipe,
-        "kind": kind,
-        "seed": seed,
         "modes": stats["modes_covered"],
         "hq": stats["high_quality_fraction"],
         "alarms": gan.history.get("alarms_fired", {}),
         "steps": gan.history["steps"],
-        "seconds": seconds,
+        "images_seen": gan.history["steps"] * cfg.batch_size * cfg.accum_steps * cfg.n_critic,
     }
 
 
-def mean_std(values: list[float]) -> str:
+def ms(values: list[float]) -> str:
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.1f} ± {sd:.1f}"
 
@@ -101,13 +107,13 @@ def mean_std(values: list[float]) -> str:
 def table(results: list[dict]) -> str:
     lines = [
         "| recipe | mixture | modes (mean ± std) | worst seed | high quality % (mean ± std) "
-        "| worst seed | runs with a health alarm | steps | s/run |",
+        "| worst seed | runs with a health alarm | steps | CPU s/run |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in results:
         groups.setdefault((r["recipe"], r["kind"]), []).append(r)
-    for (recipe, kind), rows in groups.items():
+    for (_, kind), rows in groups.items():
         modes = [r["modes"] for r in rows]
         hq = [100 * r["hq"] for r in rows]
         counts: dict[str, int] = {}
@@ -117,15 +123,15 @@ def table(results: list[dict]) -> str:
         alarms = ", ".join(f"{n} {c}/{len(rows)}" for n, c in sorted(counts.items())) or "none"
         total = 25 if kind == "grid" else 8
         lines.append(
-            f"| {RECIPES[recipe][3]} | {kind} ({total} modes) | {mean_std(modes)} | {min(modes)} "
-            f"| {mean_std(hq)} | {min(hq):.1f} | {alarms} | {rows[0]['steps']} "
-            f"| {statistics.mean(r['seconds'] for r in rows):.0f} |"
+            f"| {rows[0]['label']} | {kind} ({total} modes) | {ms(modes)} | {min(modes)} "
+            f"| {ms(hq)} | {min(hq):.1f} | {alarms} | {rows[0]['steps']} "
+            f"| {statistics.mean(r['cpu_s'] for r in rows):.0f} |"
         )
     return "\n".join(lines)
 
 
 def per_seed(results: list[dict]) -> str:
-    """One line per (recipe, mixture): modes/HQ of every seed, for the every-seed goals."""
+    """One line per (recipe, mixture): modes/HQ of every seed."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in results:
         groups.setdefault((r["recipe"], r["kind"]), []).append(r)
@@ -138,22 +144,9 @@ def per_seed(results: list[dict]) -> str:
     )
 
 
-def whole_seeds(log: Path, recipes: list[str], kinds: list[str]) -> list[dict]:
-    """The result lines a run printed, keeping only seeds that finished every recipe and mixture.
-
-    Every run seeds itself, so a whole seed is exactly what the full run reports for it.
-    """
-    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith('{"recipe"')]
-    wanted = {(r, k) for r in recipes for k in kinds}
-    done: dict[int, set] = {}
-    for r in lines:
-        done.setdefault(r["seed"], set()).add((r["recipe"], r["kind"]))
-    complete = {seed for seed, pairs in done.items() if wanted <= pairs}
-    return [r for r in lines if r["seed"] in complete and (r["recipe"], r["kind"]) in wanted]
-
-
-def plots(recipes: list[str], kinds: list[str]) -> list[str]:
-    """Scatter of seed 0 per (recipe, mixture) and its health-probe curves with alarms marked."""
+def plots(kinds: list[str], weight: float) -> list[str]:
+    """Scatter of seed 0 per (recipe, mixture) and its health-probe curves with alarms marked;
+    ``weight`` is the coverage weight `toy-rpgan` was evaluated with."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -163,10 +156,11 @@ def plots(recipes: list[str], kinds: list[str]) -> list[str]:
 
     IMG.mkdir(parents=True, exist_ok=True)
     written = []
+    dirs = {"plain": "plain", "toy-rpgan": f"toy-rpgan-cw{weight:g}"}
     for kind in kinds:
-        fig, axes = plt.subplots(2, len(recipes), figsize=(4 * len(recipes), 7), squeeze=False)
-        for col, recipe in enumerate(recipes):
-            run = OUT / f"{recipe}-{kind}-seed0"
+        fig, axes = plt.subplots(2, len(dirs), figsize=(4 * len(dirs), 7), squeeze=False)
+        for col, (recipe, name) in enumerate(dirs.items()):
+            run = OUT / f"{name}-{kind}-seed0"
             gan = load(run)
             points = gan.generate_raw(2500, seed=10_000)
             centers = torch.tensor(gan.data_info["centers"])
@@ -200,7 +194,7 @@ def plots(recipes: list[str], kinds: list[str]) -> list[str]:
             ax.set_xlabel("step")
             ax.legend(fontsize=7)
         fig.tight_layout()
-        path = IMG / f"toy-{kind}.png"
+        path = IMG / f"toy-protocol-{kind}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)
         written.append(str(path.relative_to(ROOT)))
@@ -209,61 +203,106 @@ def plots(recipes: list[str], kinds: list[str]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=None, help="default: each preset's own")
-    parser.add_argument("--recipes", default="plain,toy-rpgan")
-    parser.add_argument("--kinds", default="ring,grid")
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
-    parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
-    parser.add_argument("--replot", action="store_true", help="only redraw from bench/out/toy")
+    parser.add_argument("--seeds", type=int, default=3, help="evaluation seeds 0, 1, ...")
     parser.add_argument(
-        "--from-log",
-        type=Path,
-        help="record the whole seeds from the result lines that a run cut short printed",
+        "--validation-seeds", type=int, default=2, help="seeds 100, 101, ... that choose the weight"
     )
+    parser.add_argument("--weights", default="0,0.5,1", help="candidate coverage weights")
+    parser.add_argument("--steps", type=int, default=1500, help="training steps of every run")
+    parser.add_argument("--kinds", default="ring,grid")
+    parser.add_argument("--replot", action="store_true", help="only redraw from bench/out/toy")
+    parser.add_argument("--worker", nargs=4, metavar=("RECIPE", "KIND", "SEED", "WEIGHT"))
+    protocol.add_arguments(parser)
     args = parser.parse_args()
-    if args.replot:
-        print(plots(args.recipes.split(","), args.kinds.split(",")))
+    kinds = args.kinds.split(",")
+    if args.worker:
+        recipe, kind, seed, weight = args.worker
+        w = None if weight == "-" else float(weight)
+        protocol.emit(run_one(recipe, kind, int(seed), args.steps, w))
         return
-    recipes, kinds = args.recipes.split(","), args.kinds.split(",")
-    started = time.perf_counter()
-    OUT.mkdir(parents=True, exist_ok=True)
-    if args.from_log:
-        results = whole_seeds(args.from_log, recipes, kinds)
-        seeds = sorted({r["seed"] for r in results})
-        if not seeds:
-            sys.exit(f"{args.from_log} holds no seed that finished every recipe and mixture")
-        title = f"2-D mixtures, PacGAN protocol ({len(seeds)} whole seeds of a run cut short)"
-        note = (
-            f"Seeds {', '.join(map(str, seeds))}: the whole seeds in the log of a run cut short, "
-            f"read by --from-log; they took {sum(r['seconds'] for r in results):.0f} s of runs.\n\n"
-        )
-    else:
-        # Seed-major, so a run cut short still has whole seeds of every recipe in its log.
-        runs = [(r, k, s, args.steps) for s in range(args.seeds) for r in recipes for k in kinds]
-        # Each run seeds everything itself, so the process it lands in does not change its result.
-        with ProcessPoolExecutor(max(1, args.jobs)) as pool:
-            futures = [pool.submit(run_one, *run) for run in runs]
-            results = []
-            for future in futures:
-                results.append(future.result())
-                print(json.dumps(results[-1]), flush=True)
-        (OUT / "results.json").write_text(json.dumps(results, indent=1))
-        title, note = f"2-D mixtures, PacGAN protocol ({args.seeds} seeds)", ""
-    body = note + table(results)
-    body += "\n\nPer seed (modes covered / high quality %):\n\n" + per_seed(results)
-    images = plots(recipes, kinds)
-    body += "\n\nSeed-0 samples and health-probe curves: " + ", ".join(
-        f"[{Path(p).name}]({Path(p).relative_to('docs')})" for p in images
+    if args.replot:
+        print(plots(kinds, json.loads((OUT / "results.json").read_text())["chosen"]))
+        return
+    weights = [float(w) for w in args.weights.split(",")]
+    eval_seeds = list(range(args.seeds))
+    val_seeds = [100 + i for i in range(args.validation_seeds)]
+    rec = protocol.Recording(
+        f"2-D mixtures, PacGAN protocol: plain GAN and toy-rpgan in one run ({args.seeds} "
+        f"evaluation seeds; coverage weight chosen on {args.validation_seeds} validation seeds)",
+        args,
     )
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    def run(recipe: str, kind: str, seed: int, weight: float | None, label: str) -> dict:
+        argv = [sys.executable, __file__, "--worker", recipe, kind, str(seed)]
+        argv += ["-" if weight is None else str(weight), f"--steps={args.steps}"]
+        m = rec.run(f"{label}, {kind}", argv, seed=seed, threads=1)
+        return {
+            **m.result,
+            "recipe": recipe,
+            "kind": kind,
+            "seed": seed,
+            "label": label,
+            "cpu_s": m.cpu_seconds,
+        }
+
+    validation: dict[float, list[dict]] = {}
+    for weight in weights:
+        label = f"toy-rpgan, coverage weight {weight:g} (validation)"
+        validation[weight] = [
+            run("toy-rpgan", k, s, weight, label) for s in val_seeds for k in kinds
+        ]
+
+    def score(rows: list[dict]) -> tuple[float, float]:
+        total = {"ring": 8, "grid": 25}
+        cover = statistics.mean(r["modes"] / total[r["kind"]] for r in rows)
+        return cover, statistics.mean(r["hq"] for r in rows)
+
+    chosen = max(weights, key=lambda w: score(validation[w]))
+    labels = {
+        "plain": RECIPES["plain"][3],
+        "toy-rpgan": f"toy-rpgan preset, coverage weight {chosen:g} (chosen on validation)",
+    }
+    results = [
+        run(recipe, kind, seed, chosen if recipe == "toy-rpgan" else None, labels[recipe])
+        for seed in eval_seeds
+        for recipe in ("plain", "toy-rpgan")
+        for kind in kinds
+    ]
+    (OUT / "results.json").write_text(json.dumps({"chosen": chosen, "results": results}, indent=1))
+
+    lines = [
+        f"Validation (seeds {', '.join(map(str, val_seeds))}, never evaluated): `toy-rpgan` with "
+        "each candidate coverage weight; chosen: the most modes covered over both mixtures, then "
+        "the most high-quality samples.",
+        "",
+        "| coverage weight | share of modes covered | high quality % | per run (mixture/seed: "
+        "modes/HQ %) |",
+        "|---:|---:|---:|---|",
+    ]
+    for weight, rows in validation.items():
+        cover, hq = score(rows)
+        runs = ", ".join(f"{r['kind']}/{r['seed']}: {r['modes']}/{100 * r['hq']:.1f}" for r in rows)
+        mark = " (chosen)" if weight == chosen else ""
+        lines.append(f"| {weight:g}{mark} | {cover:.3f} | {100 * hq:.1f} | {runs} |")
+    body = "\n".join(lines)
+    body += (
+        f"\n\nEvaluation (seeds {', '.join(map(str, eval_seeds))}), both recipes in this run, "
+        f"{args.steps} steps each:\n\n" + table(results)
+    )
+    body += "\n\nPer seed (modes covered / high quality %):\n\n" + per_seed(results)
+    if rec.record:
+        images = plots(kinds, chosen)
+        body += "\n\nEvaluation seed 0, samples and health-probe curves: " + ", ".join(
+            f"[{Path(p).name}]({Path(p).relative_to('docs')})" for p in images
+        )
     body += (
         "\n\nPacGAN paper anchors (their MLPs, 2,500 samples): plain GAN grid 17.3 modes / "
-        "94.8 % HQ; PacGAN4 grid 24.8 / 93.6 %, ring 7.8 / 95.9 %."
+        "94.8 % HQ; PacGAN4 grid 24.8 / 93.6 %, ring 7.8 / 95.9 %. Steps are cut to fit a "
+        "shared 2-core machine (the presets' own schedules are longer), so these are not the "
+        "presets' full-length numbers."
     )
-    if args.no_record:
-        print(body)
-    else:
-        append_section(title, body, time.perf_counter() - started)
+    rec.write(body)
 
 
 if __name__ == "__main__":
