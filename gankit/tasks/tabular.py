@@ -575,7 +575,9 @@ class TabularGAN(Generator):
         """Fidelity, privacy and (with ``target``) utility of ``n`` synthetic rows vs. ``real``.
 
         ``quality`` needs sdmetrics (skipped with a note when missing); ``dcr`` compares with
-        ``holdout`` when given; ``tstr`` trains on synthetic rows and tests on ``holdout``.
+        ``holdout`` when given, which also adds ``privacy`` (DCR, NNDR and the membership-
+        inference AUC, :mod:`gankit.metrics.privacy`); ``tstr`` trains on synthetic rows and tests
+        on ``holdout``.
         """
         from gankit.metrics.tabular import dcr, quality, tstr
 
@@ -588,6 +590,10 @@ class TabularGAN(Generator):
         except GankitError as err:
             result["quality"] = f"skipped: {err}"
         result.update(dcr(real, synthetic, specs, holdout, seed=seed))
+        if holdout is not None:  # the attack needs real rows the model never saw
+            from gankit.metrics.privacy import privacy_report
+
+            result["privacy"] = privacy_report(real, holdout, synthetic, specs, seed=seed)
         if target is not None:
             if holdout is None:
                 raise GankitError("TSTR needs held-out real rows to test on: pass holdout=")
