@@ -120,3 +120,19 @@ def test_private_tabular_gan_refuses_options_that_read_data_without_budget(optio
     with pytest.raises(GankitError, match=named):
         gan = TabularGAN(privacy={"epsilon": 1}, **{"steps": 2, "batch_size": 50, **options})
         gan.fit(table(), quiet=True)
+
+
+@pytest.mark.slow  # the API test above covers the same path; this adds the --privacy parsing
+def test_cli_trains_a_private_table_and_records_epsilon(tmp_path):
+    from gankit.cli import main
+
+    table(3000).to_csv(tmp_path / "t.csv", index=False)
+    privacy = json.dumps({"epsilon": 2, "bounds": {"age": [18, 80], "pay": [0, 1e5]}})
+    out = tmp_path / "run"
+    argv = ["train", "--task", "tabular", "--data", str(tmp_path / "t.csv"), "--out", str(out)]
+    argv += ["--privacy", privacy, "--steps", "2", "--batch-size", "50", "--quiet"]
+    argv += ["--set", "model.g_hidden=[16]", "--set", "model.d_hidden=[16]"]
+    assert main(argv) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["preset"] == "dp" and config["data"]["privacy"]["epsilon"] == 2
+    assert config["data"]["privacy"]["dp_sgd"]["epsilon_spent"] <= 2
