@@ -143,10 +143,8 @@ def main() -> None:
     if args.tune and not args.no_record:
         sys.exit("--tune scores on the validation part: run it with --no-record")
     chosen = [c.strip() for c in args.contenders.split(",") if c.strip()]
-    title = (
-        f"Private tables on Adult: gankit DP-SGD at epsilon 1 and 3 vs non-private controls "
-        f"({args.steps} DP steps, {len(args.seeds.split(','))} seeds)"
-    )
+    names = ", ".join(CONTENDERS[key][0] for key in chosen)
+    title = f"Private tables on Adult: {names} ({args.steps} DP steps, DP seeds {args.seeds})"
     rec = protocol.Recording(title, args)
     me = [sys.executable, str(Path(__file__).resolve())]
     shared = [
