@@ -5,6 +5,7 @@ gankit extractor train --data mnist --out extractors/mnist
 gankit eval runs/digits --extractor extractors/mnist --metrics fd,kid,pr,dc,modes
 gankit extractor convert-inception pt_inception-2015-12-05-6726825d.pth inception.safetensors
 gankit eval runs/photos --extractor inception --inception-weights inception.safetensors
+gankit eval runs/adult --holdout holdout.csv        # a table's privacy report (docs/privacy.md)
 
 Every result records its protocol (extractor hash, resize, sample counts, seed, reference data).
 """
@@ -12,10 +13,11 @@ Every result records its protocol (extractor hash, resize, sample counts, seed, 
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from gankit.errors import GankitError
-from gankit.tasks.evaluation import evaluate_model, train_extractor
+from gankit.tasks.evaluation import evaluate_model, evaluate_table_privacy, train_extractor
 
 
 def _extractor(args: argparse.Namespace) -> Any:
@@ -38,6 +40,12 @@ def _extractor(args: argparse.Namespace) -> Any:
 
 def run_eval(args: argparse.Namespace) -> None:
     """Score the model directory; results go to its metrics.json ('eval') and eval.md."""
+    if args.holdout:  # a synthetic table (model directory or CSV): the privacy report
+        result = evaluate_table_privacy(
+            args.model, args.holdout, args.reference, n=args.n, seed=args.seed
+        )
+        print(json.dumps(result, indent=1))
+        return
     extractor = _extractor(args)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     result = evaluate_model(
@@ -98,6 +106,13 @@ def add_parser(sub: Any) -> None:
     )
     evaluate.add_argument("--n", type=int, default=10_000, help="samples (default 10000)")
     evaluate.add_argument("--reference", help="real data to compare with (default: training data)")
+    evaluate.add_argument(
+        "--holdout",
+        metavar="CSV",
+        help="tables: real rows the generator never saw; runs the privacy report (DCR, NNDR, "
+        "membership-inference AUC) of MODEL, a tabular model directory or a CSV of synthetic rows "
+        "(then --reference TRAIN.csv is required)",
+    )
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
     evaluate.set_defaults(func=run_eval)
 

@@ -62,6 +62,21 @@ def _read_metadata(task: type[GANTask], keyword: str, path: str) -> Any:
     return read_json(path)
 
 
+def _read_privacy(task: type[GANTask], keyword: str, text: str) -> Any:
+    """``--privacy 3`` (epsilon), ``--privacy '{"epsilon": 3, ...}'`` or a JSON file's path."""
+    import json
+    from pathlib import Path
+
+    if Path(text).is_file():
+        return read_json(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise GankitError(
+            f"--privacy takes an epsilon, a JSON object or a JSON file; got {text!r}"
+        ) from None
+
+
 @dataclass(frozen=True)
 class TaskOption:
     """A ``gankit train`` option that goes to the task's ``where`` under ``keyword``."""
@@ -159,6 +174,15 @@ TASK_OPTIONS: tuple[TaskOption, ...] = (
         'JSON file {"column": "kind"} overriding the detected column kinds',
         convert=_read_metadata,
         metavar="FILE",
+    ),
+    TaskOption(
+        "--privacy",
+        "privacy",
+        "init",
+        'differentially private training: an epsilon, or JSON (text or file) like {"epsilon": 3, '
+        '"delta": 1e-6, "bounds": {"age": [17, 90]}} (docs/privacy.md)',
+        convert=_read_privacy,
+        metavar="EPS|JSON",
     ),
 )
 

@@ -46,6 +46,7 @@ from gankit.train.distributed import is_main_process
 from gankit.train.ema import make_ema
 from gankit.train.health import HealthMonitor
 from gankit.train.objective import Objective
+from gankit.train.privacy import DPSGD
 
 WEIGHTS = ("G", "G_ema", "D")
 _MIN_FREE_BYTES = 50 * 2**20
@@ -175,6 +176,10 @@ class GANTask:
         """Task-specific loss terms for the engine (AC-GAN, L1, cycle, ...); None: plain game."""
         return None
 
+    def private_training(self, dataset: Any) -> DPSGD | None:
+        """D's DP-SGD for this run (:mod:`gankit.train.privacy`); None: not private."""
+        return None
+
     # ----------------------------------------------------------------- build
     def _build(self) -> None:
         config = {**self.preset.model, **self.model_overrides, **self.arch_config(self.data_info)}
@@ -258,6 +263,7 @@ class GANTask:
             run_dir=out_dir,
             callbacks=self._callbacks(out_dir, quiet, tensorboard, callbacks),
             objective=objective,
+            privacy=self.private_training(dataset),
         )
         if self.G_ema is not None:
             trainer.G_ema.load_state_dict(self.G_ema.state_dict())
@@ -291,6 +297,9 @@ class GANTask:
             self.history["stopped_early"] = trainer.stop_reason
         if trainer.rollbacks:
             self.history["rollbacks"] = trainer.rollbacks
+        if trainer.privacy is not None:  # the accountant's epsilon, into config.json and the report
+            spent = trainer.privacy.describe(trainer.d_updates)
+            self.data_info["privacy"] = {**self.data_info.get("privacy", {}), "dp_sgd": spent}
         monitor = next((cb for cb in trainer.callbacks if isinstance(cb, HealthMonitor)), None)
         if monitor is not None and monitor.fired:
             self.history["alarms_fired"] = dict(monitor.fired)
@@ -408,6 +417,8 @@ class GANTask:
     def write_report(self, out_dir: Path, dataset: Any) -> None:
         """Evaluate and write ``metrics.json`` and a readable ``report.md``."""
         metrics = {"training": self.history, **self.evaluate(dataset)}
+        if "privacy" in self.data_info:
+            metrics["privacy_budget"] = self.data_info["privacy"]
         write_json(out_dir / "metrics.json", metrics)
         lines = [
             f"# gankit report: {out_dir.name}",

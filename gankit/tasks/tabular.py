@@ -40,6 +40,7 @@ from gankit.data.tabular import (
     tabular_data,
 )
 from gankit.data.tabular.calibration import rake_weights
+from gankit.data.tabular.private import PrivateFit, TablePrivacy, fit_private
 from gankit.errors import GankitError
 from gankit.io import read_json, write_json
 from gankit.nn.generate import draw_latents
@@ -52,6 +53,7 @@ from gankit.nn.tabular import (
 from gankit.tasks.base import Generator, Preset, check_count
 from gankit.train import TrainConfig
 from gankit.train.objective import Objective, Players
+from gankit.train.privacy import DPSGD
 
 TRANSFORMER_NAME = "transformer.json"
 _CHUNK = 2000  # rows per generator call when sampling
@@ -115,7 +117,41 @@ TABULAR_PRESETS: dict[str, Preset] = {
             {"pack": 10, "d_dropout": 0.5},
             replace(_CTGAN_OPTIMIZER, steps=19500, loss="wasserstein", gp_weight=10.0, ema_beta=0),
         ),
+        Preset(
+            "dp",
+            "differentially private (privacy=): D judges one row at a time (pack 1, per-sample "
+            "clipping needs it), no R1 (an input-gradient penalty DP-SGD does not cover), "
+            "non-saturating loss, 128-wide G and D, batch 500 at lr 1e-3 decaying linearly, 300 "
+            "steps (each spends budget; about 65 CPU s on Adult), EMA of G (post-processing, "
+            "free). See docs/privacy.md.",
+            "tabular",
+            {
+                "pack": 1,
+                "d_dropout": 0.0,
+                "shared_rows": False,
+                "g_hidden": (128, 128),
+                "d_hidden": (128, 128),
+            },
+            replace(
+                _CTGAN_OPTIMIZER,
+                steps=300,
+                batch_size=500,
+                lr_g=1e-3,
+                lr_d=1e-3,
+                lr_schedule="linear",
+                ema_beta=0.999,
+                health=False,  # its probe compares G with real rows in stats.jsonl
+            ),
+        ),
     )
+}
+
+# Model options that read the real table outside the DP mechanisms: refused under privacy=.
+_NOT_PRIVATE = {
+    "target": "the target classifier and the target counts are fitted on the raw rows",
+    "frequency_weight": "G's frequency term compares with real batches",
+    "condition_modes": "mode conditions need the data-fitted mixture",
+    "shared_rows": "a shared-row D mixes rows, so no gradient belongs to one row",
 }
 
 
@@ -139,9 +175,22 @@ class TabularGAN(Generator):
     generate_options = ("calibrate",)
 
     def __init__(
-        self, preset: str | None = None, *, model: dict[str, Any] | None = None, **train: Any
+        self,
+        preset: str | None = None,
+        *,
+        model: dict[str, Any] | None = None,
+        privacy: dict[str, Any] | TablePrivacy | None = None,
+        **train: Any,
     ) -> None:
+        # ``privacy={"epsilon": 3, "delta": 1e-6, "bounds": {...}}``: private end to end, with
+        # the "dp" preset unless another is named (docs/privacy.md).
+        self.privacy = TablePrivacy.parse(privacy) if privacy is not None else None
+        if self.privacy is not None and preset is None:
+            preset = "dp"
         super().__init__(preset, model=model, **train)
+        if self.privacy is not None:
+            self._check_private()
+        self._private: PrivateFit | None = None
         # A preset's batch shrinks to fit a small table; a batch the user chose never does.
         self._batch_chosen = "batch_size" in train
         # The batch a small table shrank: the next table fitted is measured against it again.
@@ -196,7 +245,9 @@ class TabularGAN(Generator):
                 f"TabularGAN data must be a DataFrame or a CSV path, not {type(data)}"
             )
         names = [str(c) for c in frame.columns]
-        if self.transformer is None or [c.name for c in self.transformer.columns] != names:
+        if self.privacy is not None:
+            frame = self._open_private(frame)
+        elif self.transformer is None or [c.name for c in self.transformer.columns] != names:
             declared = dict(self._declared)
             if not any(declared.values()) and self.data_info.get("kinds"):
                 # A resumed run keeps the kinds it was started with.
@@ -216,7 +267,50 @@ class TabularGAN(Generator):
             "kinds": {spec.name: spec.kind for spec in self.transformer.columns},
             "layout": _layout(self.transformer),
         }
+        if self.privacy is not None:
+            info["privacy"] = self.data_info["privacy"]
         return data, info
+
+    def _check_private(self) -> None:
+        """Refuse model options that would read the table without budget, naming them."""
+        model = {**TabularConfig().__dict__, **self.preset.model, **self.model_overrides}
+        problems = [f"model.{key} ({why})" for key, why in _NOT_PRIVATE.items() if model.get(key)]
+        if model.get("pack") != 1:
+            problems.append("model.pack > 1 (per-sample clipping needs D to judge one row)")
+        if self.train_config.health:
+            problems.append("health=True (its probe logs statistics of real rows)")
+        if problems:
+            raise GankitError(
+                "privacy= cannot be combined with " + "; ".join(problems) + ": they read the "
+                "data without privacy budget. Use preset 'dp' or drop them"
+            )
+
+    def private_training(self, dataset: TabularData) -> DPSGD | None:
+        if self.privacy is None:
+            return None
+        budget = self.data_info["privacy"]
+        cfg = self.train_config
+        return DPSGD(
+            budget["dp_sgd_epsilon"],
+            budget["dp_sgd_delta"],
+            sample_rate=min(cfg.batch_size / len(dataset), 1.0),
+            updates=cfg.steps * cfg.n_critic,
+            max_grad_norm=self.privacy.max_grad_norm,
+        )
+
+    def _open_private(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Fit the encoding through noisy statistics (once; a resume reuses it)."""
+        names = [str(c) for c in frame.columns]
+        if self.transformer is None or [c.name for c in self.transformer.columns] != names:
+            self._private = fit_private(frame, self.privacy, **self._declared)
+            self.transformer = self._private.transformer
+            self.data_info["privacy"] = {
+                "settings": self.privacy.to_json(),
+                **self._private.budget,
+            }
+        elif self._private is None:  # resumed: the released statistics are in config.json
+            self._private = PrivateFit(self.transformer, self.data_info["privacy"])
+        return self._private.prepare(frame)
 
     def _fit_batch_to(self, rows: int) -> None:
         """Shrink the preset's batch to a table with fewer rows, in whole packs, with a warning."""
@@ -443,6 +537,14 @@ class TabularGAN(Generator):
         return described
 
     # ------------------------------------------------------------ save/load
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TabularGAN:
+        gan = super().from_config(config)
+        settings = gan.data_info.get("privacy", {}).get("settings")
+        if settings is not None:  # a resumed private run stays private, with its budget
+            gan.privacy = TablePrivacy.parse(settings)
+        return gan
+
     def save_extras(self, out: Path) -> None:
         """``transformer.json``: the fitted encoding, plain JSON."""
         write_json(out / TRANSFORMER_NAME, self._require_transformer().to_json())
@@ -480,7 +582,9 @@ class TabularGAN(Generator):
         """Fidelity, privacy and (with ``target``) utility of ``n`` synthetic rows vs. ``real``.
 
         ``quality`` needs sdmetrics (skipped with a note when missing); ``dcr`` compares with
-        ``holdout`` when given; ``tstr`` trains on synthetic rows and tests on ``holdout``.
+        ``holdout`` when given, which also adds ``privacy`` (DCR, NNDR and the membership-
+        inference AUC, :mod:`gankit.metrics.privacy`); ``tstr`` trains on synthetic rows and tests
+        on ``holdout``.
         """
         from gankit.metrics.tabular import dcr, quality, tstr
 
@@ -493,6 +597,10 @@ class TabularGAN(Generator):
         except GankitError as err:
             result["quality"] = f"skipped: {err}"
         result.update(dcr(real, synthetic, specs, holdout, seed=seed))
+        if holdout is not None:  # the attack needs real rows the model never saw
+            from gankit.metrics.privacy import privacy_report
+
+            result["privacy"] = privacy_report(real, holdout, synthetic, specs, seed=seed)
         if target is not None:
             if holdout is None:
                 raise GankitError("TSTR needs held-out real rows to test on: pass holdout=")

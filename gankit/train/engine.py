@@ -25,6 +25,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
@@ -41,6 +42,7 @@ from gankit.train.config import TrainConfig
 from gankit.train.distributed import Distributed
 from gankit.train.ema import make_ema, update_ema
 from gankit.train.objective import Objective, Players
+from gankit.train.privacy import DPSGD, PoissonSampled
 from gankit.train.snapshot import Snapshot
 from gankit.train.state import (
     STATE_DIR,
@@ -144,6 +146,7 @@ class Trainer:
         run_dir: str | Path | None = None,
         callbacks: Iterable[Callback] = (),
         objective: Objective | None = None,
+        privacy: DPSGD | None = None,
     ) -> None:
         if len(data) < config.batch_size:
             raise GankitError(
@@ -200,6 +203,40 @@ class Trainer:
         self._stat_counts: dict[str, int] = {}
         self._stat_count = 0
         self._last_log = (time.perf_counter(), 0)
+        self.privacy = privacy
+        if privacy is not None:
+            self._make_private(privacy)
+
+    def _make_private(self, privacy: DPSGD) -> None:
+        """D trains by DP-SGD (:mod:`gankit.train.privacy`); refuse what would read reals without
+        budget or what per-sample clipping cannot cover, naming the option to change."""
+        cfg, objective = self.config, type(self.objective)
+        refused = {
+            "distributed training (train in one process)": self.dist is not None,
+            "r1_gamma, r2_gamma and gp_weight (input-gradient penalties; set them to 0)": (
+                cfg.r1_gamma > 0 or cfg.r2_gamma > 0 or cfg.gp_weight > 0
+            ),
+            f"loss {cfg.loss!r} (it pairs reals with fakes; use nonsaturating, hinge, "
+            "wasserstein or least-squares)": self.loss.g_needs_real,
+            "accum_steps > 1": cfg.accum_steps != 1,
+            "precision fp16": cfg.precision == "fp16",
+            "ada_target (ADA moves p from D's outputs on reals)": cfg.ada_target > 0,
+            "this task's extra loss terms (they read the real batch)": (
+                self.objective.g_needs_real
+                or objective.d_terms is not Objective.d_terms
+                or objective.fake_for_d is not Objective.fake_for_d
+            ),
+        }
+        named = [what for what, on in refused.items() if on]
+        if named:
+            raise GankitError(
+                "differentially private training cannot use " + "; ".join(named) + " without "
+                "spending privacy budget the accountant does not count"
+            )
+        self.data = PoissonSampled(self.data, privacy.sample_rate)
+        self._D_run = privacy.wrap(self.D)
+        # Real and fake samples are clipped one by one: the expected batch holds both.
+        self.opt_D = privacy.optimizer(self.opt_D, 2 * cfg.batch_size)
 
     def _start_distributed(self) -> None:
         """Wrap G and D in DDP and give this rank its own stream of torch's global RNG."""
@@ -281,6 +318,8 @@ class Trainer:
         )
 
     def _d_update(self, players: Players) -> dict[str, torch.Tensor]:
+        if self.privacy is not None:
+            return self._private_d_update()
         cfg = self.config
         self.opt_D.zero_grad(set_to_none=True)
         lazy_reg = (cfg.r1_gamma > 0 or cfg.r2_gamma > 0) and self.d_updates % cfg.reg_interval == 0
@@ -309,6 +348,35 @@ class Trainer:
             # Ranking real above fake is loss-independent (relativistic and Wasserstein logits
             # have no threshold at 0), so the health monitor judges "D is winning" from this.
             stats["d_acc_pair"] = (real_logits > fake_logits).float().mean()
+        return stats
+
+    def _private_d_update(self) -> dict[str, torch.Tensor]:
+        """One DP-SGD update of D: a Poisson batch of reals and as many fakes in one forward,
+        per-sample gradients clipped and noised by the DP optimizer. Only fake-side statistics
+        are returned (the others would release the real batch without budget)."""
+        self.opt_D.zero_grad(set_to_none=True)
+        real, cond = self.real_batch()
+        n = len(real)
+        stats: dict[str, torch.Tensor] = {}
+        if n:
+            fake_cond = None
+            if cond is not None:
+                fake_cond = self.data.fake_conditions(n, self.noise_rng).to(self.device)
+            z = torch.randn(n, self.G.latent_dim, generator=self.noise_rng).to(self.device)
+            with torch.no_grad(), self._autocast():
+                fake = self._G_run(z) if fake_cond is None else self._G_run(z, fake_cond)
+            both_cond = None if cond is None else torch.cat([cond, fake_cond])
+            with self._autocast():
+                logits = self.critic(torch.cat([real, fake.to(real.dtype)]), both_cond).float()
+            real_logits, fake_logits = logits[:n], logits[n:]
+            # Each loss is a mean over n samples; times n it is the sum of per-sample terms, the
+            # form whose per-sample gradients Opacus clips one by one.
+            with warnings.catch_warnings():  # Opacus' hooks fire on D's output; that is meant
+                warnings.filterwarnings("ignore", "Full backward hook", UserWarning)
+                (self.loss.d_loss(real_logits, fake_logits) * n).backward()
+            stats["d_acc_fake"] = (fake_logits.detach() < 0).float().mean()
+        self.opt_D.step()  # an empty batch changes nothing but still counts as an update
+        self.d_updates += 1
         return stats
 
     def _d_micro_batch(
@@ -371,6 +439,8 @@ class Trainer:
         cfg = self.config
         self.opt_G.zero_grad(set_to_none=True)
         self.D.requires_grad_(False)  # G's backward needs D's input gradient, not D's weights
+        if self.privacy is not None:
+            self._D_run.disable_hooks()  # and no per-sample gradients of D's weights either
         stats: dict[str, torch.Tensor] = {}
         try:
             for micro in range(cfg.accum_steps):
@@ -383,6 +453,8 @@ class Trainer:
                     self._g_micro_batch(players, adversarial_weight, stats)
         finally:
             self.D.requires_grad_(True)
+            if self.privacy is not None:
+                self._D_run.enable_hooks()
         stats["g_grad_norm"] = self._unscaled_grad_norm(self.G, self.opt_G, self.scaler_G)
         self.scaler_G.step(self.opt_G)
         self.scaler_G.update()
@@ -399,7 +471,13 @@ class Trainer:
             or self.objective.g_needs_real
             or getattr(self.data, "conditional", False)
         )
-        real, cond = self.real_batch() if need_real else (None, None)
+        if self.privacy is not None:  # G never reads reals: conditions from the private law
+            real, cond = None, None
+            if self.data.conditional:
+                cond = self.data.fake_conditions(self.config.batch_size, self.noise_rng)
+                cond = cond.to(self.device)
+        else:
+            real, cond = self.real_batch() if need_real else (None, None)
         with self._autocast():
             fake = self.fake_batch(cond)
             terms = self.objective.g_terms(players, real, fake, cond)

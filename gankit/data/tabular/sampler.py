@@ -143,6 +143,13 @@ class TabularData:
         index = self.order[self.start[slot] + pick.clamp_max(self.count[slot] - 1)]
         return self.rows[index], self.sampler.one_hot(slot, self._targets(index))
 
+    def fake_conditions(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """G's conditions under private training: a uniform column, a value with the fitted
+        (there: noisy) frequencies, the law of the conditions :meth:`batch` gives real rows."""
+        if self.sampler.target_column is not None:
+            raise GankitError("private training does not take a model target")
+        return self.sampler.one_hot(self.sampler.draw(n, generator, log_frequency=False))
+
     def _targets(self, index: torch.Tensor) -> torch.Tensor | None:
         """The target's slot of rows ``index`` (None without a target)."""
         column = self.sampler.target_column
