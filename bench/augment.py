@@ -24,6 +24,7 @@ and real + both the best row at every label count; Adult, minority (>50K) F1 wit
 oversampling ≥ SMOTE's on every seed.
 
     python bench/augment.py                          # the recorded run (test splits)
+    python bench/augment.py --only mnist --labels 10 # one section per part, run side by side
     python bench/augment.py --split val --no-record --labels 10 --seeds 0   # tuning
 """
 
@@ -156,7 +157,12 @@ def main() -> None:
         protocol.emit(worker(args))
         return
 
-    title = f"Augmentation: MNIST with few labels, imbalanced Adult ({args.split} split)"
+    parts = []
+    if args.only in (None, "mnist"):
+        parts.append(f"MNIST with {'/'.join(map(str, args.labels))} labels per class")
+    if args.only in (None, "adult"):
+        parts.append("Adult with >50K at 5 %")
+    title = f"Augmentation: {', '.join(parts)} ({args.split} split, {len(args.seeds)} seeds)"
     rec = protocol.Recording(title, args)
     common = [f"--split={args.split}", f"--fraction={args.fraction}"]
     common += [f"--gan-steps={args.gan_steps}", f"--adult-steps={args.adult_steps}"]
