@@ -11,6 +11,7 @@ Example:
 
 from gankit._version import __version__
 from gankit.errors import GankitError
+from gankit.synthetic import augment_dataset
 from gankit.tasks import (
     CycleGAN,
     Generator,
@@ -36,5 +37,6 @@ __all__ = [
     "ToyGAN",
     "Translator",
     "__version__",
+    "augment_dataset",
     "load",
 ]

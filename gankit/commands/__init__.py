@@ -13,6 +13,7 @@ from types import ModuleType
 
 from gankit.commands import (
     apply,
+    augment,
     evaluate,
     export,
     info,
@@ -35,6 +36,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     evaluate,
     info,
     presets,
+    augment,
 )
 
 

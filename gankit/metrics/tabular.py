@@ -82,7 +82,7 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, specs: list[ColumnSpec]
     }
 
 
-def _as_features(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+def as_features(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
     """Frames a gradient-boosting model takes: dates as numbers, text as shared categories."""
     out = [f.copy() for f in frames]
     for column in frames[0].columns:
@@ -119,7 +119,7 @@ def tstr(
     if y_train.all() or not y_train.any():
         # A generator that never (or always) makes the positive class: nothing to learn.
         return {"accuracy": float((y_test == y_train[0]).mean()), "f1": 0.0, "auc": 0.5}
-    x_train, x_test = _as_features([train.drop(columns=[target]), test.drop(columns=[target])])
+    x_train, x_test = as_features([train.drop(columns=[target]), test.drop(columns=[target])])
     model = HistGradientBoostingClassifier(random_state=seed, categorical_features="from_dtype")
     model.fit(x_train, y_train)
     proba = model.predict_proba(x_test)[:, 1]
