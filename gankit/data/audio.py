@@ -342,7 +342,7 @@ class MelSpectrogram:
     sample_rate: int = SAMPLE_RATE
     samples: int = CLIP_SAMPLES
     resolution: int = 64
-    griffin_lim_iters: int = 32
+    griffin_lim_iters: int = 16
     dynamic_range_db: float = 80.0
 
     def __post_init__(self) -> None:
