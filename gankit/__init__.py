@@ -13,6 +13,7 @@ from gankit._version import __version__
 from gankit.errors import GankitError
 from gankit.synthetic import augment_dataset
 from gankit.tasks import (
+    AudioGAN,
     CycleGAN,
     Generator,
     ImageGAN,
@@ -26,6 +27,7 @@ from gankit.tasks import (
 )
 
 __all__ = [
+    "AudioGAN",
     "CycleGAN",
     "GankitError",
     "Generator",

@@ -300,6 +300,23 @@ TASK_CASES = {
 }  # fmt: skip
 
 
+def _tones(root):
+    from gankit.data.audio import demo_tones, write_wav
+
+    clips = demo_tones(32)
+    for i, (clip, label) in enumerate(zip(clips.waves, clips.labels, strict=True)):
+        write_wav(root / "tones" / clips.class_names[label] / f"t{i:02d}.wav", clip)
+    return "tones"
+
+
+TASK_CASES["audio"] = (
+    _tones,
+    ["--resolution", "16", "--batch-size", "8", *_models(g_width=8, d_width=8)],
+    ["sample", "RUN", "--label", "high", "-n", "2", "-o", "clips"],
+    "clips/sample-00001.wav",
+)
+
+
 def _at(argv, run):
     return [run if arg == "RUN" else arg for arg in argv]
 

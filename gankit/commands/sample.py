@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> None:
     )
     nrow = gan.grid_columns(condition)
     for target in targets:
-        writer.write(samples, target, nrow)
+        writer.write(samples, target, nrow, described)
     written = " and ".join(str(target.path) for target in targets)
     print(f"wrote {args.n} samples (seed {args.seed}) to {written}")
 

@@ -1,6 +1,7 @@
 """How ``gankit sample`` writes what a generator makes, chosen by the kind of output it declares.
 
-A generator's ``describe()["output"]`` names its kind (``images``, ``points``, ``table``);
+A generator's ``describe()["output"]`` names its kind (``images``, ``points``, ``table``,
+``audio``);
 :data:`WRITERS` maps each kind to the targets it can write and how. A target is one file (``-o
 grid.png``, ``--grid``) or a folder (``--out-dir``, or ``-o`` with no file suffix).
 """
@@ -29,7 +30,7 @@ class Target:
         return cls(path, folder=not path.suffix)
 
 
-def _write_images(images: Any, target: Target, nrow: int | None) -> None:
+def _write_images(images: Any, target: Target, nrow: int | None, described: dict) -> None:
     from gankit.viz import save_image_grid, save_images
 
     if target.folder:
@@ -38,7 +39,7 @@ def _write_images(images: Any, target: Target, nrow: int | None) -> None:
         save_image_grid(images, target.path, nrow=nrow)
 
 
-def _write_points(points: Any, target: Target, nrow: int | None) -> None:
+def _write_points(points: Any, target: Target, nrow: int | None, described: dict) -> None:
     from gankit.encode import points_csv
     from gankit.viz import save_scatter
 
@@ -48,10 +49,22 @@ def _write_points(points: Any, target: Target, nrow: int | None) -> None:
         save_scatter(points, target.path)
 
 
-def _write_table(rows: Any, target: Target, nrow: int | None) -> None:
+def _write_table(rows: Any, target: Target, nrow: int | None, described: dict) -> None:
     from gankit.encode import table_csv
 
     atomic_write_bytes(target.path, table_csv(rows))
+
+
+def _write_audio(clips: Any, target: Target, nrow: int | None, described: dict) -> None:
+    from gankit.data.audio import join_clips, wav_bytes
+
+    rate = described["sample_rate"]
+    if target.folder:
+        target.path.mkdir(parents=True, exist_ok=True)
+        for i, clip in enumerate(clips):
+            atomic_write_bytes(target.path / f"sample-{i:05d}.wav", wav_bytes(clip, rate))
+        return
+    atomic_write_bytes(target.path, wav_bytes(join_clips(clips, rate), rate))
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,8 @@ class Writer:
     to ask for them."""
 
     what: str
-    write: Callable[[Any, Target, int | None], None]
+    # (samples, target, grid columns, the model's describe()) -> None
+    write: Callable[[Any, Target, int | None, dict], None]
     takes: Callable[[Target], bool]
     usage: str
 
@@ -83,5 +97,11 @@ WRITERS: dict[str, Writer] = {
         _write_table,
         lambda target: not target.folder and target.path.suffix.lower() == ".csv",
         "a CSV file (-o rows.csv)",
+    ),
+    "audio": Writer(
+        "audio clips",
+        _write_audio,
+        lambda target: target.folder or target.path.suffix.lower() == ".wav",
+        "a folder of WAV files (-o DIR) or one WAV of every clip in turn (-o clips.wav)",
     ),
 }

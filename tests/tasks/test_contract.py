@@ -19,6 +19,7 @@ import torch
 
 from gankit import GankitError, load
 from gankit.data import load_digits
+from gankit.data.audio import demo_tones
 from gankit.data.paired import PairedData, UnpairedData, canny_edges
 from gankit.data.superres import SRPatches, training_images
 from gankit.data.tabular import demo_table
@@ -274,3 +275,11 @@ def test_an_untrained_task_says_to_fit_or_load(cls):
             gan.generate(2)
         else:
             gan.apply(torch.zeros(1, 3, 16, 16, dtype=torch.uint8))
+
+
+def _audio(preset: str, **train: Any) -> GANTask:
+    model = {"g_width": 8, "d_width": 8, "latent_dim": 16}
+    return TASKS["audio"](preset, resolution=16, model=model, **{**TRAIN, **train})
+
+
+RECIPES["audio"] = Recipe(_audio, lambda: demo_tones(32), bad_conditions=("middle",))
