@@ -23,6 +23,7 @@ from gankit.tasks import (
     Translator,
     load,
 )
+from gankit.tasks.single_image import SingleImageGAN
 
 __all__ = [
     "CycleGAN",
@@ -37,4 +38,5 @@ __all__ = [
     "Translator",
     "__version__",
     "load",
+    "SingleImageGAN",
 ]
