@@ -8,7 +8,7 @@ Images (all bundled in the scikit-image wheel, ``skimage/data/*.png``; nothing d
 
 Contenders, each alone in a child process with 1 thread, per image and seed:
 
-- **gankit**: ``SingleImageGAN`` for ``--steps-per-stage`` x 5 stages (the presets' 400 per stage
+- **gankit**: ``SingleImageGAN`` for ``--steps-per-stage`` x 5 stages (the presets' 800 per stage
   is out of this shared machine's budget), 50 samples at the training size;
 - **GPNN** (Granot et al. 2022, "Drop the GAN"), implemented here: a 0.75-scale pyramid down to a
   shorter side of 14 px, the coarsest level plus Gaussian noise (``--gpnn-noise``, default sigma
@@ -24,7 +24,7 @@ Laplacian-pyramid level (x 1e3, same patch and direction seed for both), diversi
 over the 50 samples / the image's std), copies (a sample within 0.1 std of the image up to a
 shift) and, for gankit, the seam of tileable samples (wrap-around gradient energy / interior).
 A timing contender trains the default preset's generator at ``--timing-side`` px for 20 steps
-per stage: the CPU seconds of the preset's 2,000 steps are extrapolated from it.
+per stage: the CPU seconds of the preset's 4,000 steps are extrapolated from it.
 
     nohup python bench/single_image.py > /tmp/single_image.log 2>&1 &        # the recorded run
     python bench/single_image.py --images chelsea --seeds 0 --steps-per-stage 10 --no-record
@@ -66,7 +66,7 @@ GRAY = {"brick", "grass", "gravel"}
 STAGES = 5
 SAMPLES = 50
 SHOWN = 8  # samples in the figures
-PRESET_STEPS = 2000  # the presets' steps, for the timing extrapolation
+PRESET_STEPS = 4000  # the presets' steps, for the timing extrapolation
 GANKIT, GPNN = "gankit", "GPNN"
 
 
@@ -280,7 +280,7 @@ def main() -> None:
     parser.add_argument("--images", default=",".join(IMAGES), help="comma-separated image names")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--max-side", type=int, default=48)
-    parser.add_argument("--steps-per-stage", type=int, default=100)
+    parser.add_argument("--steps-per-stage", type=int, default=200)
     parser.add_argument("--gpnn-iters", type=int, default=5)
     parser.add_argument("--gpnn-noise", type=float, default=1.5)
     parser.add_argument("--timing-side", type=int, default=160, help="0: no timing contender")
