@@ -25,6 +25,7 @@ from gankit.tasks import (
     Translator,
     load,
 )
+from gankit.tasks.single_image import SingleImageGAN
 
 __all__ = [
     "AudioGAN",
@@ -41,4 +42,5 @@ __all__ = [
     "__version__",
     "augment_dataset",
     "load",
+    "SingleImageGAN",
 ]

@@ -298,6 +298,13 @@ TASK_CASES = {
         (["upscale", "RUN", "small.png", "-o", "old.png"], "old.png"),
     ),
 }  # fmt: skip
+TASK_CASES["single-image"] = (
+    None,
+    ["--max-side", "24", "--batch-size", "1"]
+    + _models(stages=2, min_side=12, g_width=4, d_width=4, d_layers=2),
+    ["sample", "RUN", "-n", "2", "--size", "24x40", "--tileable", "-o", "tiles"],
+    "tiles/sample-00001.png",
+)
 
 
 def _tones(root):

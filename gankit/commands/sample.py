@@ -7,6 +7,7 @@ gankit sample runs/text --condition "a thick zero" -o z.png # a sentence (alias 
 gankit sample runs/adult -n 10000 --condition sex=Female -o rows.csv   # table rows
 gankit sample runs/ring -n 2000 -o points.png               # 2-D points: a scatter plot
 gankit sample runs/cond --interpolate 3:8 -o walk.gif       # walks through G's inputs
+gankit sample runs/bark --size 512x512 --tileable -o tiles/ # single-image: any size, seamless
 """
 
 from __future__ import annotations
@@ -26,7 +27,17 @@ DEFAULT_N = 64
 # The spellings of --condition that earlier releases had, and the condition kind each is for.
 CONDITION_ALIASES = {"label": "class", "text": "text"}
 # Options of some generators' generate() (Generator.generate_options) that have a flag here.
-GENERATE_OPTIONS = ("calibrate",)
+GENERATE_OPTIONS = ("calibrate", "size", "tileable")
+
+
+def _size(text: str) -> tuple[int, int]:
+    """``"512x384"`` -> (512, 384): height x width in pixels."""
+    height, sep, width = text.lower().partition("x")
+    if not sep or not height.strip().isdigit() or not width.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected HEIGHTxWIDTH in pixels like 512x512, got {text!r}"
+        )
+    return int(height), int(width)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,6 +102,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="table models: keep rows from a 3x pool so each value goes with each target value "
         "as often as in the table (default: on for a model with a target and no --condition)",
+    )
+    parser.add_argument(
+        "--size",
+        type=_size,
+        default=None,
+        metavar="HxW",
+        help="single-image models: the size of each sample, height x width (default: the "
+        "training image's)",
+    )
+    parser.add_argument(
+        "--tileable",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="single-image models: samples that tile without seams (circular padding); prints "
+        "the measured seam (default: as the model was trained)",
     )
     parser.add_argument(
         "--interpolate",
@@ -176,6 +202,19 @@ def run(args: argparse.Namespace) -> None:
         writer.write(samples, target, nrow, described)
     written = " and ".join(str(target.path) for target in targets)
     print(f"wrote {args.n} samples (seed {args.seed}) to {written}")
+    if options.get("tileable"):
+        _print_seam(samples)
+
+
+def _print_seam(images: Any) -> None:
+    """The seam check of tileable samples: wrap-around gradient energy against the interior."""
+    from gankit.metrics.single_image import seam_ratio
+
+    ratios = seam_ratio(images.float())
+    print(
+        f"seam energy across the wrap-around border: {float(ratios.mean()):.2f}x the interior "
+        f"(worst {float(ratios.max()):.2f}x; about 1 tiles without a visible seam)"
+    )
 
 
 def _interpolate(

@@ -160,6 +160,21 @@ TASK_OPTIONS: tuple[TaskOption, ...] = (
         metavar="COLUMN",
     ),
     TaskOption(
+        "--max-side",
+        "max_side",
+        "init",
+        "single-image: the longer side the image trains at (default 128; larger images shrink)",
+        int,
+        metavar="PX",
+    ),
+    TaskOption(
+        "--gray",
+        "gray",
+        "init",
+        "single-image: accept a grayscale training image (refused by default)",
+        switch=True,
+    ),
+    TaskOption(
         "--discrete",
         "discrete_columns",
         "fit",

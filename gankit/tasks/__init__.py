@@ -12,6 +12,7 @@ from gankit.tasks.base import GANTask, Generator, Preset, Translator
 from gankit.tasks.cyclegan import CycleGAN
 from gankit.tasks.images import ImageGAN
 from gankit.tasks.pix2pix import Pix2Pix
+from gankit.tasks.single_image import SingleImageGAN
 from gankit.tasks.superres import SuperResolution
 from gankit.tasks.tabular import TabularGAN
 from gankit.tasks.text import TextGAN
@@ -22,6 +23,7 @@ TASKS: dict[str, type[GANTask]] = {
     for cls in (ImageGAN, ToyGAN, TabularGAN, Pix2Pix, CycleGAN, SuperResolution, TextGAN)
 }
 TASKS[AudioGAN.task] = AudioGAN
+TASKS[SingleImageGAN.task] = SingleImageGAN
 
 
 def load(path: str | Path) -> GANTask:
@@ -59,4 +61,5 @@ __all__ = [
     "Translator",
     "load",
     "task_class",
+    "SingleImageGAN",
 ]

@@ -182,7 +182,7 @@ class Trainer:
         self.augment = self.ada or build_augment(config.augment)
         optim = _OPTIMIZERS[config.optimizer]
         opts = {"betas": config.betas, "weight_decay": config.weight_decay}
-        self.opt_G = optim(self.G.parameters(), lr=config.lr_g, **opts)
+        self.opt_G = optim(_param_groups(self.G), lr=config.lr_g, **opts)
         self.opt_D = optim(self.D.parameters(), lr=config.lr_d, **opts)
         fp16 = config.precision == "fp16"
         self.scaler_G = torch.amp.GradScaler(self.device.type, enabled=fp16)
@@ -503,6 +503,7 @@ class Trainer:
         """
         self.G.train()
         self.D.train()
+        self.objective.begin_step(self.step)
         self._set_learning_rates()
         players = self.players()
         stats: dict[str, torch.Tensor] = {}
@@ -526,9 +527,11 @@ class Trainer:
         cfg = self.config
         scale = LR_SCHEDULES[cfg.lr_schedule](self.step / cfg.steps)
         scale *= cfg.rollback_lr_factor**self.rollbacks
-        for optimizer, lr in ((self.opt_G, cfg.lr_g), (self.opt_D, cfg.lr_d)):
-            for group in optimizer.param_groups:
-                group["lr"] = lr * scale
+        g_factors = self.objective.g_lr_factors(self.step) or [1.0] * len(self.opt_G.param_groups)
+        for group, factor in zip(self.opt_G.param_groups, g_factors, strict=True):
+            group["lr"] = cfg.lr_g * scale * factor
+        for group in self.opt_D.param_groups:
+            group["lr"] = cfg.lr_d * scale
 
     def _non_finite(self, stats: dict[str, torch.Tensor]) -> str | None:
         """Name of the first NaN/Inf statistic (fp16 grad norms excepted), or None."""
@@ -907,6 +910,16 @@ class Trainer:
             cb.load_state_dict(saved.get(type(cb).__name__, {}))
         if self.dist is not None:
             self._load_rank_state(step_dir, meta)
+
+
+def _param_groups(module: nn.Module) -> list[dict] | Iterable[nn.Parameter]:
+    """``module``'s parameters for its optimizer: one group each of ``module.param_groups()``
+    when it defines that (a multi-stage generator whose stages learn at different rates, see
+    :meth:`Objective.g_lr_factors`), else all of them as one group."""
+    groups = getattr(module, "param_groups", None)
+    if groups is None:
+        return module.parameters()
+    return [{"params": params} for params in groups()]
 
 
 def _mean_stats(updates: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

@@ -8,6 +8,8 @@ The engine always plays the same game (``n_critic`` D updates, one G update, EMA
   (:meth:`Objective.fake_for_d`, whose pool is saved with every checkpoint through
   :meth:`Objective.state_tensors`),
 - super-resolution pre-trains on pixels alone (:meth:`Objective.adversarial_weight` = 0),
+- a single-image GAN grows its generator stage by stage (:meth:`Objective.begin_step`) and trains
+  older stages at smaller learning rates (:meth:`Objective.g_lr_factors`),
 - text-to-image adds a matching-aware D term on real images with mismatched text
   (:meth:`Objective.d_terms`).
 
@@ -90,6 +92,16 @@ class Objective:
     def fake_for_d(self, players: Players, fake: torch.Tensor) -> torch.Tensor:
         """The fakes D is trained on this update (G's latest by default)."""
         return fake
+
+    def begin_step(self, step: int) -> None:
+        """Called before every training step, ``step`` counted from 0: where a schedule that
+        changes the players (a multi-stage generator growing a stage) happens. It must depend on
+        ``step`` and the checkpointed state alone, so that a resumed run repeats it."""
+
+    def g_lr_factors(self, step: int) -> list[float] | None:
+        """Factors of G's learning rate at ``step``, one per optimizer group (the groups of
+        ``G.param_groups()`` when G defines it); None: 1 for all."""
+        return None
 
     def adversarial_weight(self, step: int) -> float:
         """Weight of G's adversarial loss at ``step``; 0 skips D entirely (pre-training)."""

@@ -152,6 +152,16 @@ RECIPES: dict[str, Recipe] = {
         ),
     ),
 }
+RECIPES["single-image"] = Recipe(
+    lambda preset, **train: TASKS["single-image"](
+        preset,
+        max_side=24,
+        model={"stages": 2, "min_side": 12, "g_width": 4, "d_width": 4, "d_layers": 2},
+        **{**TRAIN, **train, "batch_size": 1},
+    ),
+    lambda: "chelsea",
+    bad_conditions=("brick", 1),
+)
 
 CASES = [
     pytest.param(
