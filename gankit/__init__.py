@@ -12,6 +12,7 @@ Example:
 from gankit._version import __version__
 from gankit.errors import GankitError
 from gankit.tasks import (
+    AnomalyDetector,
     CycleGAN,
     Generator,
     ImageGAN,
@@ -25,6 +26,7 @@ from gankit.tasks import (
 )
 
 __all__ = [
+    "AnomalyDetector",
     "CycleGAN",
     "GankitError",
     "Generator",

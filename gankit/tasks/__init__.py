@@ -7,6 +7,7 @@ from typing import Any
 
 from gankit.errors import GankitError
 from gankit.io import read_config
+from gankit.tasks.anomaly import AnomalyDetector
 from gankit.tasks.base import GANTask, Generator, Preset, Translator
 from gankit.tasks.cyclegan import CycleGAN
 from gankit.tasks.images import ImageGAN
@@ -20,6 +21,7 @@ TASKS: dict[str, type[GANTask]] = {
     cls.task: cls
     for cls in (ImageGAN, ToyGAN, TabularGAN, Pix2Pix, CycleGAN, SuperResolution, TextGAN)
 }
+TASKS[AnomalyDetector.task] = AnomalyDetector
 
 
 def load(path: str | Path) -> GANTask:
@@ -42,6 +44,7 @@ def task_class(config: dict[str, Any], where: object) -> type[GANTask]:
 
 
 __all__ = [
+    "AnomalyDetector",
     "CycleGAN",
     "GANTask",
     "Generator",
