@@ -15,6 +15,7 @@ from PIL import Image
 from gankit import AnomalyDetector, GankitError, load
 from gankit.cli import main
 from gankit.data import load_digits
+from gankit.serve.models import load_models
 from gankit.tasks.anomaly import PARTS, auroc, parse_score
 
 TINY = {"width": 8, "latent_dim": 8}
@@ -163,3 +164,24 @@ def test_cli_trains_scores_a_folder_into_csv_and_refuses_export(tmp_path, capsys
     assert "holds no images" in capsys.readouterr().err
     assert main(["export", str(run), "-o", str(tmp_path / "a.onnx")]) != 0
     assert "cannot be exported to ONNX" in capsys.readouterr().err
+    with pytest.raises(GankitError, match="gankit serve does not serve"):
+        load_models([run])
+
+
+def test_cli_scores_table_rows_into_csv(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    pd.DataFrame(rng.normal(size=(200, 2)), columns=["u", "v"]).to_csv(
+        tmp_path / "n.csv", index=False
+    )
+    new = pd.DataFrame({"u": [0.0, 8.0], "v": [0.1, -8.0], "note": ["ok", "far"]})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    run = tmp_path / "t"
+    argv = ["train", "--task", "anomaly", "--preset", "table", "--data", str(tmp_path / "n.csv")]
+    assert main([*argv, "--steps", "30", "--batch-size", "32", "--quiet", "--out", str(run)]) == 0
+    out = tmp_path / "scored.csv"
+    assert main(["apply", str(run), str(tmp_path / "new.csv"), "-o", str(out)]) == 0
+    scored = pd.read_csv(out)
+    assert list(scored.columns) == ["u", "v", "note", "score", "anomalous"]
+    assert scored["score"][1] > scored["score"][0]
+    assert main(["apply", str(run), str(tmp_path / "new.csv"), "-o", str(tmp_path / "x.png")]) != 0
+    assert "name it .csv" in capsys.readouterr().err
