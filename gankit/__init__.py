@@ -14,6 +14,7 @@ from gankit.errors import GankitError
 from gankit.synthetic import augment_dataset
 from gankit.tasks import (
     AudioGAN,
+    AnomalyDetector,
     CycleGAN,
     Generator,
     ImageGAN,
@@ -29,6 +30,7 @@ from gankit.tasks.single_image import SingleImageGAN
 
 __all__ = [
     "AudioGAN",
+    "AnomalyDetector",
     "CycleGAN",
     "GankitError",
     "Generator",

@@ -4,6 +4,7 @@ gankit apply runs/edges sketch.png -o photo.png
 gankit apply runs/edges ./edges -o ./digits                  # a folder: same relative names, .png
 gankit apply runs/digits2mnist ./mnist -o ./digits --direction BA
 gankit apply runs/sr photo.png -o photo_x4.png --self-ensemble
+gankit apply runs/a8 ./images -o scores.csv                 # an anomaly detector: CSV of scores
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ APPLY_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
             "help": "average the 8 flips/rotations (8x slower; helps PSNR-oriented models)",
         },
     ),
+    ("--score", "score", {"help": "anomaly detectors: the score, e.g. knn or pixel+knn"}),
 )
 
 
@@ -65,9 +67,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="models trained at one size (pix2pix, CycleGAN): images are centre-cropped square "
         "and resized to this (default: the training size)",
     )
-    group = parser.add_argument_group("options of some translators (super-resolution)")
+    group = parser.add_argument_group(
+        "options of some translators (super-resolution, anomaly detectors)"
+    )
     for flag, keyword, settings in APPLY_OPTIONS:
         group.add_argument(flag, dest=keyword, **settings)
+    group.add_argument(
+        "--fpr",
+        type=float,
+        default=None,
+        help="anomaly detectors: flag inputs above the threshold that flags this share of "
+        "held-out normals (default 0.01)",
+    )
 
 
 def _apply_options(translator: Translator, args: argparse.Namespace) -> dict[str, Any]:
@@ -133,6 +144,11 @@ def run(args: argparse.Namespace) -> None:
     source = Path(args.input).expanduser()
     if not source.exists():
         raise GankitError(f"input {source} not found; pass an image file or a folder of images")
+    if translator.describe().get("output") == "scores":
+        _write_scores(translator, source, args)
+        return
+    if args.fpr is not None:
+        raise GankitError(f"a {translator.task!r} model does not take --fpr; drop it")
     pairs = _pairs(source, Path(args.output).expanduser())
     direction = translator.check_direction(args.direction)
     options = _apply_options(translator, args)
@@ -151,11 +167,53 @@ def run(args: argparse.Namespace) -> None:
         print(f"translated {len(pairs)} images from {source} into {args.output}")
 
 
+def _write_scores(detector: Translator, source: Path, args: argparse.Namespace) -> None:
+    """An anomaly detector: one score per image below ``source`` (or per row of a CSV table)
+    into the CSV file ``-o``, with whether it lies above the ``--fpr`` threshold."""
+    import pandas as pd
+    import torch
+
+    output = Path(args.output).expanduser()
+    if output.suffix.lower() != ".csv":
+        raise GankitError(
+            f"-o {output}: a detector writes one score per input as CSV; name it .csv"
+        )
+    fpr = 0.01 if args.fpr is None else args.fpr
+    threshold = detector.threshold(fpr, score=args.score)
+    options = _apply_options(detector, args)
+    if detector.describe()["input"] == "table":
+        if source.suffix.lower() != ".csv" or not source.is_file():
+            raise GankitError(f"{source}: this detector scores table rows; pass a CSV file")
+        frame = pd.read_csv(source)
+        scores = detector.apply(frame, **options)
+    else:
+        from gankit.data.folder import find_images
+
+        paths = [source] if source.is_file() else find_images(source)
+        if not paths:
+            raise GankitError(f"'{source}' holds no images to score")
+        read = _reader(detector, detector.check_direction(None), args.resolution)
+        chunks = range(0, len(paths), args.batch_size)
+        scores = torch.cat(
+            [detector.apply(read(paths[i : i + args.batch_size]), **options) for i in chunks]
+        )
+        names = [p.name if source.is_file() else str(p.relative_to(source)) for p in paths]
+        frame = pd.DataFrame({"path": names})
+    frame = frame.assign(score=scores.numpy(), anomalous=(scores > threshold).numpy())
+    atomic_write_bytes(output, frame.to_csv(index=False).encode())
+    flagged = int(frame["anomalous"].sum())
+    print(
+        f"scored {len(frame)} inputs into {output}: {flagged} above the threshold "
+        f"{threshold:.3f} (it flags {fpr:.2%} of held-out normals)"
+    )
+
+
 def add_parser(sub: Any) -> None:
     """Add ``gankit apply`` to the ``gankit`` sub-parsers ``sub``."""
     parser = sub.add_parser(
         "apply",
-        help="run a translator on an image or a folder (pix2pix, CycleGAN, super-resolution)",
+        help="run a translator on an image or a folder (pix2pix, CycleGAN, super-resolution, "
+        "anomaly scores)",
         description="Translate one image file into -o FILE.png, or every image below a folder "
         "into -o FOLDER with the same relative names (PNG). Generators use `gankit sample`.",
     )

@@ -183,6 +183,13 @@ TASK_OPTIONS: tuple[TaskOption, ...] = (
         metavar="COLUMNS",
     ),
     TaskOption(
+        "--normal-class",
+        "normal_class",
+        "init",
+        "the class of labelled images that is normal (MNIST: a digit); the others are anomalies",
+        metavar="CLASS",
+    ),
+    TaskOption(
         "--metadata",
         "metadata",
         "fit",

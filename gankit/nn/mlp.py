@@ -108,6 +108,10 @@ class MLPDiscriminator(nn.Module):
         in_dim = config.data_dim * config.pack
         self.net = _mlp(in_dim, config.hidden, config.depth, 1, config.spectral_norm)
 
+    def features(self, x: Tensor) -> Tensor:
+        """The last hidden layer's activations (B, hidden), one sample at a time (no packing)."""
+        return self.net[:-1](x)
+
     def forward(self, x: Tensor) -> Tensor:
         x = pack_samples(x, self.pack)  # (B, d) -> (B/pack, pack*d)
         return self.net(x).squeeze(1)  # (B/pack, 1) -> (B/pack,)

@@ -60,5 +60,10 @@ def load_models(model_dirs: list[str | Path]) -> dict[str, ServedModel]:
         files = [path / CONFIG_NAME, *sorted(path.glob("*.safetensors"))]
         sha256 = {file.name: file_sha256(file) for file in files if file.is_file()}
         model = load(path)
+        if model.describe().get("output") == "scores":  # answers are images, points or rows
+            raise GankitError(
+                f"{path} is an anomaly detector, which gankit serve does not serve yet; score "
+                f"with `gankit apply {path} INPUT -o scores.csv`"
+            )
         served[name] = ServedModel(name, path, model, model.describe(), sha256)
     return served

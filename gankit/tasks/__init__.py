@@ -8,6 +8,7 @@ from typing import Any
 from gankit.errors import GankitError
 from gankit.io import read_config
 from gankit.tasks.audio import AudioGAN
+from gankit.tasks.anomaly import AnomalyDetector
 from gankit.tasks.base import GANTask, Generator, Preset, Translator
 from gankit.tasks.cyclegan import CycleGAN
 from gankit.tasks.images import ImageGAN
@@ -24,6 +25,7 @@ TASKS: dict[str, type[GANTask]] = {
 }
 TASKS[AudioGAN.task] = AudioGAN
 TASKS[SingleImageGAN.task] = SingleImageGAN
+TASKS[AnomalyDetector.task] = AnomalyDetector
 
 
 def load(path: str | Path) -> GANTask:
@@ -47,6 +49,7 @@ def task_class(config: dict[str, Any], where: object) -> type[GANTask]:
 
 __all__ = [
     "AudioGAN",
+    "AnomalyDetector",
     "CycleGAN",
     "GANTask",
     "Generator",

@@ -172,6 +172,10 @@ class GANTask:
         """Quality numbers for the report; tasks override with their metrics."""
         return {}
 
+    def prepare_inference(self, dataset: Any) -> None:
+        """After training, before the save: what inference needs from the data (default none;
+        the anomaly detector keeps training features and calibrates on held-out normals)."""
+
     def objective(self) -> Objective | None:
         """Task-specific loss terms for the engine (AC-GAN, L1, cycle, ...); None: plain game."""
         return None
@@ -303,6 +307,7 @@ class GANTask:
         monitor = next((cb for cb in trainer.callbacks if isinstance(cb, HealthMonitor)), None)
         if monitor is not None and monitor.fired:
             self.history["alarms_fired"] = dict(monitor.fired)
+        self.prepare_inference(dataset)
         if out_dir is not None and writes:
             self.save(out_dir)
             self.write_report(out_dir, dataset)

@@ -151,6 +151,18 @@ RECIPES: dict[str, Recipe] = {
             lambda: "no/such/image.png",
         ),
     ),
+    "anomaly": Recipe(
+        lambda preset, **train: TASKS["anomaly"](
+            preset, resolution=16, model={"width": 8, "latent_dim": 8}, **{**TRAIN, **train}
+        ),
+        _digits,
+        inputs=lambda: _digits().images[-3:],
+        bad_inputs=(
+            lambda: torch.zeros(2, 3, 16, 16, dtype=torch.uint8),  # wrong channels
+            lambda: torch.full((2, 1, 16, 16), float("nan")),
+            lambda: "not images",
+        ),
+    ),
 }
 RECIPES["single-image"] = Recipe(
     lambda preset, **train: TASKS["single-image"](
@@ -250,7 +262,10 @@ def test_fit_save_load_gives_identical_outputs(task, preset, trained):
                 gan.apply(recipe.inputs(), direction=direction, ema=False),
                 reloaded.apply(recipe.inputs(), direction=direction, ema=False),
             )
-            assert out.dtype == torch.uint8 and len(out) == len(recipe.inputs())
+            assert len(out) == len(recipe.inputs())
+            # Translators return images, a detector one float score per input.
+            scores = described.get("output") == "scores"
+            assert out.dtype == (torch.float32 if scores else torch.uint8)
 
 
 @pytest.mark.parametrize("task,preset", CASES)
