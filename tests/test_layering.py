@@ -42,12 +42,15 @@ ALLOWED: dict[str, set[str]] = {
     "train": BASE | {"viz", "nn", "losses", "augment", "data"},
     # Metrics take tensors (and the extractors' networks and datasets); never the engine or a task.
     "metrics": BASE | {"viz", "nn", "data"},
-    "tasks": BASE | {"viz", "nn", "losses", "augment", "text", "data", "train", "metrics"},
+    # Provenance marks (gankit.provenance) sit on the foundation; tasks mark what they generate.
+    "provenance": BASE,
+    "tasks": BASE | {"viz", "nn", "losses", "augment", "text", "data", "train", "metrics"}
+    | {"provenance"},
     "export": BASE | {"viz", "nn", "data", "metrics", "tasks"},
-    "serve": BASE | {"viz", "encode", "nn", "data", "metrics", "tasks", "export"},
+    "serve": BASE | {"viz", "encode", "nn", "data", "metrics", "tasks", "export", "provenance"},
     "commands": BASE
     | {"viz", "encode", "nn", "losses", "augment", "text", "data", "train", "metrics", "tasks"}
-    | {"export", "serve"},
+    | {"export", "serve", "provenance"},
     "cli": BASE
     | {"viz", "encode", "nn", "losses", "augment", "text", "data", "train", "metrics", "tasks"}
     | {"export", "serve", "commands"},

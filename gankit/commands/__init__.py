@@ -18,6 +18,7 @@ from gankit.commands import (
     info,
     legacy,
     presets,
+    provenance,
     resume,
     sample,
     serve,
@@ -35,6 +36,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     evaluate,
     info,
     presets,
+    provenance,
 )
 
 
