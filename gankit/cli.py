@@ -36,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv  # what --nproc-per-node runs again under torchrun
     try:
-        args.func(args)
+        # A verb returns None, or an exit status that is a finding (a verify that fails).
+        status = args.func(args)
     except TrainingInterrupted as err:
         if is_main_process():  # every rank of a distributed run stops; one says so
             print(f"gankit: {err}", file=sys.stderr)
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {err.filename}" if err.filename else ""
         print(f"gankit: error: cannot access{where}: {err.strerror or err}", file=sys.stderr)
         return 2
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -42,14 +42,17 @@ ALLOWED: dict[str, set[str]] = {
     "train": BASE | {"viz", "nn", "losses", "augment", "data"},
     # Metrics take tensors (and the extractors' networks and datasets); never the engine or a task.
     "metrics": BASE | {"viz", "nn", "data"},
-    "tasks": BASE | {"viz", "nn", "losses", "augment", "text", "data", "train", "metrics"},
+    # Provenance marks (gankit.provenance) sit on the foundation; tasks mark what they generate.
+    "provenance": BASE,
+    "tasks": BASE | {"viz", "nn", "losses", "augment", "text", "data", "train", "metrics"}
+    | {"provenance"},
     "export": BASE | {"viz", "nn", "data", "metrics", "tasks"},
-    "serve": BASE | {"viz", "encode", "nn", "data", "metrics", "tasks", "export"},
+    "serve": BASE | {"viz", "encode", "nn", "data", "metrics", "tasks", "export", "provenance"},
     # Synthetic data for a downstream model: tasks draw it, metrics' classifiers judge it.
     "synthetic": BASE | {"viz", "nn", "data", "metrics", "tasks"},
     "commands": BASE
     | {"viz", "encode", "nn", "losses", "augment", "text", "data", "train", "metrics", "tasks"}
-    | {"export", "serve", "synthetic"},
+    | {"export", "serve", "synthetic", "provenance"},
     "cli": BASE
     | {"viz", "encode", "nn", "losses", "augment", "text", "data", "train", "metrics", "tasks"}
     | {"export", "serve", "commands", "synthetic"},

@@ -19,6 +19,7 @@ from gankit.commands import (
     info,
     legacy,
     presets,
+    provenance,
     resume,
     sample,
     serve,
@@ -37,6 +38,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     info,
     presets,
     augment,
+    provenance,
 )
 
 

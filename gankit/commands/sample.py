@@ -8,6 +8,7 @@ gankit sample runs/adult -n 10000 --condition sex=Female -o rows.csv   # table r
 gankit sample runs/ring -n 2000 -o points.png               # 2-D points: a scatter plot
 gankit sample runs/cond --interpolate 3:8 -o walk.gif       # walks through G's inputs
 gankit sample runs/bark --size 512x512 --tileable -o tiles/ # single-image: any size, seamless
+gankit sample runs/digits -o pngs/ --mark mark.key          # with an invisible provenance mark
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from gankit.commands.options import add_backend_option, load_model
 from gankit.commands.writers import WRITERS, Target
 from gankit.errors import GankitError
+from gankit.provenance import read_key
 from gankit.tasks.base import Generator
 
 DEFAULT_N = 64
@@ -125,6 +127,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="image models: walk the latent space (z) or blend class FROM into class TO (e.g. "
         "3:8); writes one PNG grid (one row per walk) or, ending in .gif, an animation",
     )
+    parser.add_argument(
+        "--mark",
+        default=None,
+        metavar="KEYFILE",
+        help="image models: embed the invisible provenance mark of the key in KEYFILE in every "
+        "image (`gankit provenance keygen` makes a key; `gankit provenance verify` checks)",
+    )
     parser.add_argument("--frames", type=int, default=8, help="--interpolate: steps per walk")
     parser.add_argument("--rows", type=int, default=4, help="--interpolate: number of walks")
 
@@ -171,6 +180,8 @@ def run(args: argparse.Namespace) -> None:
         gan.use_encoder(args.text_encoder)
     values = _condition_values(gan, args)
     if args.interpolate is not None:
+        if args.mark is not None:
+            raise GankitError("--mark applies to sampling, not to --interpolate")
         _interpolate(gan, args, values, targets)
         return
     described = gan.describe()
@@ -188,6 +199,9 @@ def run(args: argparse.Namespace) -> None:
                 f"--{name} is not an option of a {gan.task!r} model (its options: "
                 f"{', '.join(gan.generate_options) or 'none'})"
             )
+    if args.mark is not None:
+        gan.check_markable()
+        options["watermark"] = read_key(args.mark)
     condition = gan.parse_condition(values, args.n)
     samples = gan.generate(
         args.n,
@@ -201,7 +215,8 @@ def run(args: argparse.Namespace) -> None:
     for target in targets:
         writer.write(samples, target, nrow, described)
     written = " and ".join(str(target.path) for target in targets)
-    print(f"wrote {args.n} samples (seed {args.seed}) to {written}")
+    marked = " with the provenance mark" if args.mark is not None else ""
+    print(f"wrote {args.n} samples (seed {args.seed}){marked} to {written}")
     if options.get("tileable"):
         _print_seam(samples)
 

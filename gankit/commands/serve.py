@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gankit.errors import GankitError
+from gankit.provenance import read_key
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -48,9 +49,11 @@ def run(args: argparse.Namespace) -> None:
         ) from None
     api_key = read_api_key(args.api_key_file) if args.api_key_file else None
     limits = ServeLimits(**{name: getattr(args, name) for name in LIMIT_FLAGS})
-    app = create_app(args.models, api_key=api_key, limits=limits)
+    mark_key = read_key(args.mark) if args.mark else None
+    app = create_app(args.models, api_key=api_key, limits=limits, mark_key=mark_key)
     where = f"http://{args.host}:{args.port}/"
     key_note = " (API key on)" if api_key else ""
+    key_note += " (every image carries the provenance mark)" if mark_key else ""
     print(f"serving {', '.join(app.state.models)} at {where}{key_note}")
     if args.host not in ("127.0.0.1", "localhost", "::1") and api_key is None:
         print("warning: listening beyond this machine with no --api-key-file; anyone can use it")
@@ -78,6 +81,13 @@ def add_parser(sub: Any) -> None:
         default=None,
         metavar="FILE",
         help="require the key in FILE on every route but /healthz",
+    )
+    parser.add_argument(
+        "--mark",
+        default=None,
+        metavar="KEYFILE",
+        help="embed the invisible provenance mark of the key in KEYFILE in every image served "
+        "(see `gankit provenance`)",
     )
     from gankit.serve.limits import ServeLimits
 

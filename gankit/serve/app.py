@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gankit._version import __version__
 from gankit.config import replace
 from gankit.errors import GankitError
+from gankit.provenance.keys import key_bytes
 from gankit.serve import inference
 from gankit.serve.auth import check_key
 from gankit.serve.errors import RequestError
@@ -172,12 +173,15 @@ def create_app(
     *,
     api_key: str | None = None,
     limits: ServeLimits | None = None,
+    mark_key: str | bytes | None = None,
     **overrides: int,
 ) -> FastAPI:
     """The server's app over ``model_dirs``, each loaded once and served under its folder name.
 
     ``api_key``: when set, every route but ``/healthz`` needs it. ``limits`` (or keyword
     overrides of its fields: ``max_n=``, ``queue=``, ...) bound what a request may ask.
+    ``mark_key``: when set, every image the server makes (generated or translated) carries the
+    key's invisible provenance mark (:mod:`gankit.provenance`).
 
     Example:
         >>> from fastapi.testclient import TestClient
@@ -188,6 +192,8 @@ def create_app(
     limits = replace(limits or ServeLimits(), "serve limit", **overrides)
     if api_key is not None and not api_key:
         raise GankitError("the API key is empty; put a key in the --api-key-file")
+    if mark_key is not None:
+        key_bytes(mark_key)  # a short key fails at start, not on the first request
     models = load_models(model_dirs)
     queue = InferenceQueue(limits.queue, limits.workers)
     static = _static_files()
@@ -235,7 +241,7 @@ def create_app(
     async def generate(name: str, request: inference.GenerateRequest) -> Response:
         model = served(name)
         inference.check_shape(model, Generator, "generate")
-        files = await queue.run(inference.generate, model, request, limits)
+        files = await queue.run(inference.generate, model, request, limits, mark_key)
         return _answer(files, request.response, model=name, n=request.n, layout=request.layout)
 
     @router.post("/v1/models/{name}/apply")
@@ -253,7 +259,9 @@ def create_app(
             raise RequestError(422, f"response {response!r}: choose b64_json or binary")
         # One byte more than the limit tells "too large" from "exactly the limit".
         data = await image.read(limits.max_upload_bytes + 1)
-        files = await queue.run(inference.apply, model, data, direction, format, ema, limits)
+        files = await queue.run(
+            inference.apply, model, data, direction, format, ema, limits, mark_key
+        )
         return _answer(files, response, model=name)
 
     def page_file(name: str) -> Callable[[], Awaitable[Response]]:

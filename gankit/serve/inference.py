@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from gankit import encode
+from gankit.provenance import mark
 from gankit.serve.errors import RequestError
 from gankit.serve.files import OutputFile
 from gankit.serve.limits import MAX_SEED, ServeLimits
@@ -128,9 +129,13 @@ def _encode(
 
 
 def generate(
-    served: ServedModel, request: GenerateRequest, limits: ServeLimits
+    served: ServedModel,
+    request: GenerateRequest,
+    limits: ServeLimits,
+    mark_key: str | bytes | None = None,
 ) -> list[OutputFile]:
-    """The files a generate request asks for: one set per seed, under ``seed-S/``."""
+    """The files a generate request asks for: one set per seed, under ``seed-S/``; images carry
+    the provenance mark of ``mark_key`` when the server marks its outputs."""
     gan = served.model
     seeds = _seeds(request, limits)
     condition = _condition(gan, request)
@@ -145,6 +150,9 @@ def generate(
         )
     if request.truncation is not None and not gan.supports_truncation:
         raise RequestError(422, "this model does not support truncation (it would drop modes)")
+    options = dict(request.options)
+    if mark_key is not None and output == "images":
+        options["watermark"] = mark_key
     files = []
     for seed in seeds:
         samples = gan.generate(
@@ -153,7 +161,7 @@ def generate(
             condition=condition,
             truncation=request.truncation,
             ema=request.ema,
-            **request.options,
+            **options,
         )
         for name, data in _encode(
             samples, output, fmt, request.layout, gan.grid_columns(condition)
@@ -173,14 +181,18 @@ def apply(
     fmt: str,
     ema: bool,
     limits: ServeLimits,
+    mark_key: str | bytes | None = None,
 ) -> list[OutputFile]:
-    """The translated upload, read as ``gankit apply`` reads a file, as one image file."""
+    """The translated upload, read as ``gankit apply`` reads a file, as one image file (with the
+    provenance mark of ``mark_key`` when the server marks its outputs)."""
     translator: Translator = served.model
     if fmt not in APPLY_FORMATS:
         raise RequestError(422, f"format {fmt!r}: choose one of {', '.join(APPLY_FORMATS)}")
     direction = translator.check_direction(direction)
     image = read_upload(data, translator.input_channels(direction), limits)
     output = translator.apply(translator_inputs(translator, [image]), direction=direction, ema=ema)
+    if mark_key is not None:
+        output = mark(output, mark_key)
     return [
         OutputFile(f"output.{fmt}", encode.MEDIA_TYPES[fmt], encode.image_bytes(output[0], fmt))
     ]

@@ -533,8 +533,12 @@ class Generator(GANTask):
         condition: Any = None,
         truncation: float | None = None,
         ema: bool = True,
+        watermark: str | bytes | None = None,
     ) -> Any:
         """``n`` samples of G_ema (``ema=False``: the raw G): same arguments, same samples.
+
+        ``watermark=key`` embeds the key's invisible provenance mark in every image
+        (:mod:`gankit.provenance`; models that make images only).
 
         Example:
             >>> from gankit import ToyGAN
@@ -542,8 +546,23 @@ class Generator(GANTask):
             >>> gan.generate(4, seed=0).shape
             torch.Size([4, 2])
         """
+        if watermark is not None:
+            self.check_markable()
         raw = self.generate_raw(n, seed=seed, condition=condition, truncation=truncation, ema=ema)
-        return self.postprocess(raw)
+        samples = self.postprocess(raw)
+        if watermark is not None:
+            from gankit.provenance import mark
+
+            samples = mark(samples, watermark)
+        return samples
+
+    def check_markable(self) -> None:
+        """Refuse a provenance mark (``watermark=``) for a model whose samples are not images."""
+        output = self.describe().get("output")
+        if output != "images":
+            raise GankitError(
+                f"provenance marks are for images; this {self.task!r} model makes {output}"
+            )
 
     def sample(
         self, n: int, seed: int = 0, ema: bool = True, truncation: float | None = None, **options
@@ -560,7 +579,11 @@ class Generator(GANTask):
                     f"give the condition once: condition= or {self.condition_alias}=, not both"
                 )
             options["condition"] = options.pop(self.condition_alias)
-        valid = {"condition", *self.generate_options}
+        if options.get("watermark", "") is None:
+            del options["watermark"]  # "no mark": what every generate does by default
+        elif "watermark" in options:
+            self.check_markable()
+        valid = {"condition", "watermark", *self.generate_options}
         unknown = sorted(set(options) - valid)
         if unknown:
             known = ", ".join(sorted(valid | {self.condition_alias} - {None}))
