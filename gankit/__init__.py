@@ -13,12 +13,13 @@ from gankit._version import __version__
 from gankit.errors import GankitError
 from gankit.synthetic import augment_dataset
 from gankit.tasks import (
-    AudioGAN,
     AnomalyDetector,
+    AudioGAN,
     CycleGAN,
     Generator,
     ImageGAN,
     Pix2Pix,
+    SingleImageGAN,
     SuperResolution,
     TabularGAN,
     TextGAN,
@@ -26,23 +27,22 @@ from gankit.tasks import (
     Translator,
     load,
 )
-from gankit.tasks.single_image import SingleImageGAN
 
 __all__ = [
-    "AudioGAN",
     "AnomalyDetector",
+    "AudioGAN",
     "CycleGAN",
     "GankitError",
     "Generator",
     "ImageGAN",
     "Pix2Pix",
+    "SingleImageGAN",
     "SuperResolution",
     "TabularGAN",
     "TextGAN",
     "ToyGAN",
     "Translator",
-    "__version__",
     "augment_dataset",
     "load",
-    "SingleImageGAN",
+    "__version__",
 ]

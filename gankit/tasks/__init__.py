@@ -7,8 +7,8 @@ from typing import Any
 
 from gankit.errors import GankitError
 from gankit.io import read_config
-from gankit.tasks.audio import AudioGAN
 from gankit.tasks.anomaly import AnomalyDetector
+from gankit.tasks.audio import AudioGAN
 from gankit.tasks.base import GANTask, Generator, Preset, Translator
 from gankit.tasks.cyclegan import CycleGAN
 from gankit.tasks.images import ImageGAN
@@ -21,11 +21,19 @@ from gankit.tasks.toy import ToyGAN
 
 TASKS: dict[str, type[GANTask]] = {
     cls.task: cls
-    for cls in (ImageGAN, ToyGAN, TabularGAN, Pix2Pix, CycleGAN, SuperResolution, TextGAN)
+    for cls in (
+        ImageGAN,
+        ToyGAN,
+        TabularGAN,
+        Pix2Pix,
+        CycleGAN,
+        SuperResolution,
+        TextGAN,
+        AudioGAN,
+        SingleImageGAN,
+        AnomalyDetector,
+    )
 }
-TASKS[AudioGAN.task] = AudioGAN
-TASKS[SingleImageGAN.task] = SingleImageGAN
-TASKS[AnomalyDetector.task] = AnomalyDetector
 
 
 def load(path: str | Path) -> GANTask:
@@ -48,14 +56,15 @@ def task_class(config: dict[str, Any], where: object) -> type[GANTask]:
 
 
 __all__ = [
-    "AudioGAN",
     "AnomalyDetector",
+    "AudioGAN",
     "CycleGAN",
     "GANTask",
     "Generator",
     "ImageGAN",
     "Pix2Pix",
     "Preset",
+    "SingleImageGAN",
     "SuperResolution",
     "TASKS",
     "TabularGAN",
@@ -64,5 +73,4 @@ __all__ = [
     "Translator",
     "load",
     "task_class",
-    "SingleImageGAN",
 ]
