@@ -16,6 +16,7 @@ import resource
 import time
 from pathlib import Path
 
+import protocol
 import torch
 
 from gankit.data.folder import find_images, read_image
@@ -86,6 +87,8 @@ def main() -> None:
     )
     save_marker(marker, args.out)
     print(f"wrote the marker to {args.out}; training took {cpu_seconds() - start:.0f} CPU s")
+    # The protocol's last line: what bench/provenance.py records when it runs this as a contender.
+    protocol.emit({"steps": args.steps, "images_seen": args.steps * args.batch_size})
 
 
 if __name__ == "__main__":
