@@ -187,7 +187,7 @@ def main() -> None:
     protocol.add_arguments(parser)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
-    parser.add_argument("--train-steps", type=int, default=3000, help="0: skip the training run")
+    parser.add_argument("--train-steps", type=int, default=600, help="0: skip the training run")
     parser.add_argument("--worker", choices=("gankit", "dwtdct"), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()

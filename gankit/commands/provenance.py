@@ -18,7 +18,14 @@ from typing import Any
 
 from gankit.data.folder import read_image
 from gankit.errors import GankitError
-from gankit.provenance import DEFAULT_FPR, PAYLOAD_BITS, read_key, verify, write_new_key
+from gankit.provenance import (
+    DEFAULT_FPR,
+    PAYLOAD_BITS,
+    read_key,
+    threshold,
+    verify,
+    write_new_key,
+)
 
 # Exit statuses of `verify`: all marked, one not marked (a finding, not an error), unreadable.
 ALL_MARKED, NOT_MARKED, UNREADABLE = 0, 1, 2
@@ -40,6 +47,7 @@ def _line(path: str, verdict: Any) -> str:
 
 def _verify(args: argparse.Namespace) -> int:
     key = read_key(args.key)
+    threshold(args.fpr)  # a bad --fpr is one error, not one per image
     status = ALL_MARKED
     for path in args.images:
         try:

@@ -102,7 +102,7 @@ def train_marker(
     images: Sequence[torch.Tensor],
     config: MarkerConfig | None = None,
     *,
-    steps: int = 3000,
+    steps: int = 600,
     batch_size: int = 32,
     crop: int = 32,
     lr: float = 3e-3,

@@ -192,6 +192,8 @@ def test_cli_keygen_and_verify(tmp_path, photos, marked, capsys):
     assert "broken.png" in captured.err and "too small" in captured.err
     assert ": MARKED" in captured.out  # the readable image is still checked
     assert gankit(["provenance", "verify", files[0], "--key", str(tmp_path / "nokey")]) == 2
+    assert gankit(["provenance", "verify", *files, "--key", str(key), "--fpr", "0"]) == 2
+    assert capsys.readouterr().err.count("between 0 and 1") == 1
 
 
 def test_cli_sample_mark_writes_marked_pngs(tmp_path, capsys):
