@@ -60,6 +60,7 @@ from gankit.viz import save_image_grid, to_uint8
 
 PARTS = ("pixel", "feature", "latent", "knn")
 EXTRAS = "detector.safetensors"  # the feature bank and the held-out normals' parts
+DEFAULT_HOLDOUT = 0.1  # share of the normal data kept out of training to calibrate scores
 _VALIDATION_ANOMALIES = 2000  # other-class samples of the training split the report scores
 _MNIST_RESOLUTION = 28
 _FIGURE_EXAMPLES = 8
@@ -264,11 +265,12 @@ class AnomalyDetector(Translator):
     """Learn what normal looks like; ``score(x)`` says how abnormal each input is (higher: more).
 
     ``normal_class`` keeps one class of labelled image data (MNIST's digit 8: ``8``); ``holdout``
-    (default 0.1) is the share of the normal data kept out of training to calibrate scores and
-    thresholds; ``resolution`` and ``channels`` fix the image size (default: 28 for MNIST, else
-    32) and colour; ``model`` overrides :class:`~gankit.nn.inversion.InversionConfig` settings
-    (``score``, ``k``, widths); any other keyword overrides a :class:`~gankit.train.TrainConfig`
-    field. ``apply`` is ``score``: the translator verb of the CLI and of any server.
+    (default 0.1; a reloaded model keeps its own) is the share of the normal data kept out of
+    training to calibrate scores and thresholds; ``resolution`` and ``channels`` fix the image
+    size (default: 28 for MNIST, else 32) and colour; ``model`` overrides
+    :class:`~gankit.nn.inversion.InversionConfig` settings (``score``, ``k``, widths); any other
+    keyword overrides a :class:`~gankit.train.TrainConfig` field. ``apply`` is ``score``: the
+    translator verb of the CLI.
 
     Example:
         >>> AnomalyDetector(normal_class=8, steps=800).train_config.steps
@@ -286,13 +288,13 @@ class AnomalyDetector(Translator):
         normal_class: int | str | None = None,
         resolution: int | None = None,
         channels: int | None = None,
-        holdout: float = 0.1,
+        holdout: float | None = None,
         *,
         model: dict[str, Any] | None = None,
         **train: Any,
     ) -> None:
         super().__init__(preset, model=model, **train)
-        if not 0 < holdout < 1:
+        if holdout is not None and not 0 < holdout < 1:
             raise GankitError(f"holdout must be a fraction in (0, 1), got {holdout!r}")
         self.normal_class = normal_class
         self.resolution = resolution
@@ -309,16 +311,18 @@ class AnomalyDetector(Translator):
                 "folder of normal images, or a numeric table (CSV file, DataFrame, 2-D array)"
             )
         seed = self.train_config.seed
+        # A reloaded model (resume, fine-tuning) keeps the split it was trained with.
+        holdout = self.holdout or self.data_info.get("holdout") or DEFAULT_HOLDOUT
         table = _table(data)
         if table is not None:
-            return self._open_table(table, data, seed)
+            return self._open_table(table, data, seed, holdout)
         normal_class = self.normal_class
         if normal_class is None:
             normal_class = self.data_info.get("normal_class")
         images, source, anomalies = self._open_images(data, normal_class)
         if not len(images):
             raise GankitError("the normal data holds no images; pass a folder with images")
-        train, held = _split(len(images), self.holdout, seed)
+        train, held = _split(len(images), holdout, seed)
         as_float = images.float() / 127.5 - 1.0  # (N, C, H, W) in [-1, 1]
         if anomalies is not None:
             pick = torch.randperm(len(anomalies), generator=torch.Generator().manual_seed(seed))
@@ -332,7 +336,7 @@ class AnomalyDetector(Translator):
             "resolution": images.shape[-1],
             "channels": images.shape[1],
             "normal_class": normal_class,
-            "holdout": self.holdout,
+            "holdout": holdout,
         }
         return NormalSamples(as_float[train], as_float[held], anomalies, info["name"]), info
 
@@ -378,7 +382,7 @@ class AnomalyDetector(Translator):
         return images[normal], source, images[~normal]
 
     def _open_table(
-        self, table: pd.DataFrame, data: Any, seed: int
+        self, table: pd.DataFrame, data: Any, seed: int, holdout: float
     ) -> tuple[NormalSamples, dict[str, Any]]:
         if self.normal_class is not None:
             raise GankitError("normal_class picks images of one class; a table is all normal rows")
@@ -387,7 +391,7 @@ class AnomalyDetector(Translator):
         values = _numeric(table, columns, "the normal table")
         if len(values) < 2 or not columns:
             raise GankitError("the normal table needs at least 2 rows and 1 numeric column")
-        train, held = _split(len(values), self.holdout, seed)
+        train, held = _split(len(values), holdout, seed)
         mean = values[train].mean(0)
         std = values[train].std(0).clamp_min(1e-8)
         scaled = ((values - mean) / std).float()
@@ -400,7 +404,7 @@ class AnomalyDetector(Translator):
             "columns": columns,
             "mean": mean.tolist(),
             "std": std.tolist(),
-            "holdout": self.holdout,
+            "holdout": holdout,
         }
         return NormalSamples(scaled[train], scaled[held], None, info["name"]), info
 

@@ -185,3 +185,10 @@ def test_cli_scores_table_rows_into_csv(tmp_path, capsys):
     assert scored["score"][1] > scored["score"][0]
     assert main(["apply", str(run), str(tmp_path / "new.csv"), "-o", str(tmp_path / "x.png")]) != 0
     assert "name it .csv" in capsys.readouterr().err
+
+
+def test_a_reloaded_detector_keeps_its_held_out_share(table_detector, tmp_path):
+    detector, fresh = table_detector
+    reloaded = load(detector.save(tmp_path / "t"))
+    data, info = reloaded.open_data(fresh)  # resume and fine-tuning reopen data this way
+    assert info["holdout"] == 0.3 and len(data.holdout) == round(len(fresh) * 0.3)
