@@ -4,7 +4,6 @@ right way for a perfect, a mislabelled and a collapsed "generator"."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from gankit.data.audio import demo_tones
 from gankit.metrics.audio import audio_quality, train_audio_judge
