@@ -61,7 +61,7 @@ from gankit.train.callbacks import Callback  # noqa: E402
 from gankit.viz import save_image_grid, to_uint8  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "audio_fsdd"
-FIGURE = ROOT / "docs" / "img" / "audio_fsdd.png"
+FIGURES = ROOT / "docs" / "img"
 CONTENDERS = ("gankit specgan", "WaveGAN-style peer")
 SHOWN = 4  # clips per digit in the figure
 GOALS = {"accuracy": 0.95, "fd_over_floor": 2.0, "diversity_ratio": 0.8, "realtime": 100.0}
@@ -239,15 +239,22 @@ def load_or_train_judge() -> tuple[Path, float]:
     return folder, config["metadata"]["test_accuracy"]
 
 
-def figure(shown: dict[str, Path]) -> None:
+def figure_path(cpu_seconds: float) -> Path:
+    """docs/img/audio_fsdd.png for the first recorded budget (20 CPU-s), else one per budget."""
+    return FIGURES / (
+        "audio_fsdd.png" if cpu_seconds == 20 else f"audio_fsdd-{cpu_seconds:.0f}s.png"
+    )
+
+
+def figure(shown: dict[str, Path], path: Path) -> None:
     """Rows per digit: 4 real test clips, 4 of each contender (seed of the first run)."""
     test = load_audio_folder(fsdd_root(), split="test")
     real = torch.cat([test.waves[test.labels == k][:SHOWN] for k in range(10)])
     blocks = [judge_images(real, test.sample_rate)]
     blocks += [load_tensors(path)["images"] for path in shown.values()]
     rows = [block[k * SHOWN : (k + 1) * SHOWN] for k in range(10) for block in blocks]
-    FIGURE.parent.mkdir(parents=True, exist_ok=True)
-    save_image_grid(to_uint8(torch.cat(rows)).flip(-2), FIGURE, nrow=SHOWN * len(blocks))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image_grid(to_uint8(torch.cat(rows)).flip(-2), path, nrow=SHOWN * len(blocks))
 
 
 def summary(results: dict[str, list[dict]], judge_accuracy: float, args) -> str:
@@ -288,7 +295,8 @@ def summary(results: dict[str, list[dict]], judge_accuracy: float, args) -> str:
         "Goals for gankit (every seed): "
         + "; ".join(f"{goal}: {'met' if ok else 'MISSED'}" for goal, ok in met.items()),
     ]
-    lines += ["", f"![real | gankit | peer, per digit]({FIGURE.relative_to(ROOT / 'docs')})"]
+    shown = figure_path(args.cpu_seconds).relative_to(ROOT / "docs")
+    lines += ["", f"![real | gankit | peer, per digit]({shown})"]
     return "\n".join(lines)
 
 
@@ -328,7 +336,7 @@ def main() -> None:
             measurement = rec.run(name, argv, seed=seed, threads=1)
             results[name].append(measurement.result)
             shown.setdefault(name, path)
-    figure(shown)
+    figure(shown, figure_path(args.cpu_seconds))
     rec.write(summary(results, judge_accuracy, args))
 
 
