@@ -127,6 +127,11 @@ class LabelledImages:
         """Images in [-1, 1] and their int64 labels for the rows in ``index``."""
         return self.data.batch(index), self.data.labels[index]
 
+    def fake_conditions(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """G's labels under private training: uniform over the (public) class list, never the
+        data's class frequencies."""
+        return torch.randint(len(self.class_names), (n,), generator=generator)
+
 
 def labelled(data: ImageData) -> LabelledImages:
     """``data`` with labels in every batch; a dataset without class labels is a clear error."""

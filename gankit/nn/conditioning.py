@@ -36,7 +36,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.errors import GankitError
@@ -126,7 +125,7 @@ class LabelEncoder(ConditionEncoder):
     def embed(self, cond: Tensor) -> Tensor:
         if cond.is_floating_point():
             return cond.to(self.table.weight.dtype) @ self.table.weight  # (B, K) @ (K, D)
-        return F.embedding(cond.long(), self.table.weight)
+        return self.table(cond.long())  # the module's own call: Opacus' per-sample hooks see it
 
 
 class VectorEncoder(ConditionEncoder):

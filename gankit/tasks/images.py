@@ -37,6 +37,7 @@ from gankit.nn.generate import generate, slerp
 from gankit.tasks.base import Generator, Preset
 from gankit.train import TrainConfig
 from gankit.train.objective import Condition, Objective, Players
+from gankit.train.privacy import DPSGD
 from gankit.viz import image_grid, save_gif, save_image_grid, to_uint8
 
 CLASS = "class"
@@ -108,6 +109,25 @@ IMAGE_PRESETS: dict[str, Preset] = {
 }
 
 
+_IMAGE_PRIVACY = {"epsilon": None, "delta": 1e-5, "max_grad_norm": 1.0}
+
+
+def _image_privacy(privacy: dict[str, Any] | None) -> dict[str, float] | None:
+    """``privacy=`` of :class:`ImageGAN` with defaults; unknown keys and bad values are errors."""
+    if privacy is None:
+        return None
+    if isinstance(privacy, int | float) and not isinstance(privacy, bool):
+        privacy = {"epsilon": privacy}
+    if not isinstance(privacy, dict) or set(privacy) - set(_IMAGE_PRIVACY):
+        raise GankitError(
+            f"ImageGAN privacy takes {{'epsilon', 'delta', 'max_grad_norm'}}, got {privacy!r}"
+        )
+    settings = {**_IMAGE_PRIVACY, **privacy}
+    if not isinstance(settings["epsilon"], int | float) or not settings["epsilon"] > 0:
+        raise GankitError(f"privacy epsilon must be a number > 0, got {settings['epsilon']!r}")
+    return {k: float(v) for k, v in settings.items()}
+
+
 class AuxClassifierLoss(Objective):
     """AC-GAN (Odena et al. 2017): D also names the class of reals and fakes; G makes it easy.
 
@@ -162,8 +182,14 @@ class ImageGAN(Generator):
         *,
         conditional: bool | str = False,
         model: dict[str, Any] | None = None,
+        privacy: dict[str, Any] | None = None,
         **train: Any,
     ) -> None:
+        # privacy={"epsilon": 10, "delta": 1e-5}: D trains by DP-SGD (docs/privacy.md, Images).
+        self.privacy = _image_privacy(privacy)
+        if self.privacy is not None and preset is None:
+            preset = "dcgan"
+            model = {"d_batchnorm": False, **(model or {})}
         if conditional not in (False, True, CLASS):
             raise GankitError(
                 f"conditional must be True, False or {CLASS!r} (class labels), got {conditional!r}"
@@ -177,6 +203,37 @@ class ImageGAN(Generator):
             raise GankitError(f"resolution must be a positive number of pixels, got {resolution!r}")
         self.resolution = resolution
         self.channels = channels
+        if self.privacy is not None:
+            settings = {**self.preset.model, **self.model_overrides}
+            if settings.get("minibatch_std") or settings.get("aux_classifier"):
+                raise GankitError(
+                    "privacy= cannot train a D with minibatch_std (it mixes the samples of a "
+                    "batch, so no gradient belongs to one image) or aux_classifier (its terms "
+                    "read reals outside DP-SGD); set them to false or use preset 'dcgan'"
+                )
+            if self.train_config.health:
+                self.train_config = _dc_replace(self.train_config, health=False)
+
+    def private_training(self, dataset: Any) -> DPSGD | None:
+        if self.privacy is None:
+            return None
+        self.data_info["privacy"] = dict(self.privacy)
+        cfg = self.train_config
+        return DPSGD(
+            self.privacy["epsilon"],
+            self.privacy["delta"],
+            sample_rate=min(cfg.batch_size / len(dataset), 1.0),
+            updates=cfg.steps * cfg.n_critic,
+            max_grad_norm=self.privacy["max_grad_norm"],
+        )
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ImageGAN:
+        gan = super().from_config(config)
+        settings = gan.data_info.get("privacy")
+        if settings is not None:  # a resumed private run stays private
+            gan.privacy = _image_privacy({k: settings[k] for k in _IMAGE_PRIVACY})
+        return gan
 
     # ---------------------------------------------------------- conditioning
     @property

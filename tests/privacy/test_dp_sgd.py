@@ -136,3 +136,20 @@ def test_cli_trains_a_private_table_and_records_epsilon(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["preset"] == "dp" and config["data"]["privacy"]["epsilon"] == 2
     assert config["data"]["privacy"]["dp_sgd"]["epsilon_spent"] <= 2
+
+
+@pytest.mark.slow  # about a minute on a loaded 2-core machine
+def test_private_image_gan_trains_d_by_dp_sgd_with_public_labels():
+    from gankit import ImageGAN
+
+    tiny = {"g_width": 8, "d_width": 8}
+    gan = ImageGAN(resolution=16, privacy={"epsilon": 10}, conditional=True, model=tiny)
+    gan.fit("digits", steps=2, quiet=True)
+    assert gan.preset.name == "dcgan" and gan.model_config["d_batchnorm"] is False
+    spent = gan.data_info["privacy"]["dp_sgd"]
+    assert spent["d_updates"] == 2 and 0 < spent["epsilon_spent"] <= 10
+    assert gan.generate(3, seed=0, condition=7).shape == (3, 1, 16, 16)
+    with pytest.raises(GankitError, match="minibatch_std"):
+        ImageGAN("default", privacy={"epsilon": 1})
+    with pytest.raises(GankitError, match="epsilon"):
+        ImageGAN(privacy={"epsilon": 1, "eps": 2})
