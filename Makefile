@@ -18,7 +18,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,text,export,serve,tabular]"
+	$(BIN)/pip install --quiet -e ".[dev,text,export,serve,tabular,audio,privacy,augment]"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -18,9 +18,10 @@ import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).parent))  # runs.py, beside this file
 
-import runs  # noqa: E402
 from gankit.io import save_tensors  # noqa: E402
 from gankit.train import engine  # noqa: E402
+
+import runs  # noqa: E402
 
 
 def core(out: Path, single_run: Path) -> tuple[dict, dict]:
