@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gankit import encode
 from gankit._version import __version__
 from gankit.errors import GankitError
 from gankit.io import CONFIG_NAME, file_sha256
 from gankit.tasks import load
-from gankit.tasks.base import GANTask
+from gankit.tasks.base import GANTask, Translator
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,13 @@ def load_models(model_dirs: list[str | Path]) -> dict[str, ServedModel]:
         files = [path / CONFIG_NAME, *sorted(path.glob("*.safetensors"))]
         sha256 = {file.name: file_sha256(file) for file in files if file.is_file()}
         model = load(path)
-        if model.describe().get("output") == "scores":  # answers are images, points or rows
+        output = model.describe().get("output")
+        if output not in encode.FORMATS:  # the API answers only in formats it can encode
+            verb = "apply" if isinstance(model, Translator) else "sample"
             raise GankitError(
-                f"{path} is an anomaly detector, which gankit serve does not serve yet; score "
-                f"with `gankit apply {path} INPUT -o scores.csv`"
+                f"{path} makes {output} ({type(model).__name__}), which gankit serve does not "
+                f"serve yet; use `gankit {verb} {path} ...` (it serves "
+                f"{', '.join(encode.FORMATS)})"
             )
         served[name] = ServedModel(name, path, model, model.describe(), sha256)
     return served

@@ -90,3 +90,10 @@ def test_gankit_sample_writes_wav_files_for_a_label(trained, tmp_path, capsys):
     capsys.readouterr()
     assert main(["sample", str(run), "-n", "2", "-o", str(tmp_path / "grid.png")]) != 0
     assert "makes audio clips: write them to a folder of WAV files" in capsys.readouterr().err
+
+
+def test_gankit_serve_refuses_an_audio_model_at_start_naming_gankit_sample(trained):
+    serve_models = pytest.importorskip("gankit.serve.models", reason="needs the `serve` extra")
+    _, run = trained
+    with pytest.raises(GankitError, match=r"makes audio \(AudioGAN\).*gankit sample"):
+        serve_models.load_models([run])
