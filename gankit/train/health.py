@@ -325,7 +325,11 @@ def coverage(real: torch.Tensor, fake: torch.Tensor, k: int) -> float:
         >>> pts = torch.tensor([[0.0], [1.0], [2.0], [3.0]])
         >>> coverage(pts, pts[:2], k=1)
         0.75
+        >>> coverage(pts[:2], pts[:1], k=5)  # two reals: each other's only neighbour
+        1.0
     """
+    # A dataset smaller than the probe (a few clips, one texture) leaves fewer than k neighbours.
+    k = max(1, min(k, real.shape[0] - 1))
     dist = torch.cdist(real, real)
     dist.fill_diagonal_(float("inf"))
     radii = dist.topk(k, dim=1, largest=False).values[:, -1]
