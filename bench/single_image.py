@@ -8,8 +8,8 @@ Images (all bundled in the scikit-image wheel, ``skimage/data/*.png``; nothing d
 
 Contenders, each alone in a child process with 1 thread, per image and seed:
 
-- **gankit**: ``SingleImageGAN`` for ``--steps-per-stage`` (100) x 5 stages (the presets' 800 per stage
-  is out of this shared machine's budget), 50 samples at the training size;
+- **gankit**: ``SingleImageGAN`` for ``--steps-per-stage`` (100) x 5 stages (the presets' 800 per
+  stage is out of this shared machine's budget), 50 samples at the training size;
 - **GPNN** (Granot et al. 2022, "Drop the GAN"), implemented here: a 0.75-scale pyramid down to a
   shorter side of 14 px, the coarsest level plus Gaussian noise (``--gpnn-noise``, default sigma
   1.5 in [-1, 1] units, GPNN's 0.75 on a [0, 1] scale; sigma 0.75 gave 47 copies in 50 samples
