@@ -752,6 +752,8 @@ class Trainer:
         meta = {
             "step": self.step,
             "d_updates": self.d_updates,
+            # The noise was calibrated for this many D updates; a resume must keep the plan.
+            "dp_planned_updates": None if self.privacy is None else self.privacy.updates,
             "cursor": self._cursor,
             "optim_G": optim_G_rest,
             "optim_D": optim_D_rest,
@@ -848,6 +850,25 @@ class Trainer:
         self.load_checkpoint(step_dir)
         return True
 
+    def _check_privacy_plan(self, planned: int | None, step_dir: Path) -> None:
+        """Refuse a resume whose DP-SGD plan differs from the checkpoint's: the noise already
+        added was calibrated for ``planned`` D updates, so more updates would spend more than
+        the run's epsilon, and a private run continued without DP would not be private."""
+        now = None if self.privacy is None else self.privacy.updates
+        if planned == now:
+            return
+        if planned is None or now is None:
+            raise GankitError(
+                f"{step_dir}: the checkpoint was trained {'with' if now is None else 'without'} "
+                f"differential privacy and cannot be continued "
+                f"{'without' if now is None else 'with'} it; train a new model"
+            )
+        raise GankitError(
+            f"{step_dir}: this private run's noise was calibrated for {planned} D updates; "
+            f"continuing to {now} would spend more than its epsilon. Resume with the original "
+            "--steps, or train a new private model with the steps you want"
+        )
+
     def load_checkpoint(self, step_dir: str | Path) -> None:
         """Restore models, optimizers, EMA, RNGs, data position and callback state."""
         step_dir = Path(step_dir)
@@ -898,6 +919,7 @@ class Trainer:
         self._cursor = meta["cursor"]
         self.step = self._saved_step = meta["step"]
         self.d_updates = meta["d_updates"]
+        self._check_privacy_plan(meta.get("dp_planned_updates"), step_dir)
         self.scaler_G.load_state_dict(meta["scaler_G"])
         self.scaler_D.load_state_dict(meta["scaler_D"])
         self.rollbacks = meta.get("rollbacks", 0)

@@ -105,6 +105,8 @@ def test_private_tabular_gan_records_epsilon_and_round_trips(tmp_path):
     assert list(rows.columns) == ["age", "pay", "job"] and rows["age"].between(18, 80).all()
     loaded = load(tmp_path / "run")
     assert loaded.privacy is not None and loaded.generate(50, seed=0).equals(rows)
+    with pytest.raises(GankitError, match="calibrated for 4 D updates; continuing to 8"):
+        loaded.fit(frame, out=tmp_path / "run", resume=True, steps=8, quiet=True)
 
 
 @pytest.mark.parametrize(
