@@ -124,7 +124,6 @@ def test_private_tabular_gan_refuses_options_that_read_data_without_budget(optio
         gan.fit(table(), quiet=True)
 
 
-@pytest.mark.slow  # the API test above covers the same path; this adds the --privacy parsing
 def test_cli_trains_a_private_table_and_records_epsilon(tmp_path):
     from gankit.cli import main
 
@@ -140,7 +139,6 @@ def test_cli_trains_a_private_table_and_records_epsilon(tmp_path):
     assert config["data"]["privacy"]["dp_sgd"]["epsilon_spent"] <= 2
 
 
-@pytest.mark.slow  # about a minute on a loaded 2-core machine
 def test_private_image_gan_trains_d_by_dp_sgd_with_public_labels():
     from gankit import ImageGAN
 
