@@ -875,6 +875,7 @@ class Trainer:
         objective_state = self.objective.state_tensors()
         stems = (*_STEMS, "objective") if objective_state else _STEMS
         tensors, meta = read_checkpoint(step_dir, stems)
+        self._check_privacy_plan(meta.get("dp_planned_updates"), step_dir)  # before any state
         if objective_state:
             source = str(step_dir / "objective.safetensors")
             check_state(objective_state, tensors["objective"], source)
@@ -919,7 +920,6 @@ class Trainer:
         self._cursor = meta["cursor"]
         self.step = self._saved_step = meta["step"]
         self.d_updates = meta["d_updates"]
-        self._check_privacy_plan(meta.get("dp_planned_updates"), step_dir)
         self.scaler_G.load_state_dict(meta["scaler_G"])
         self.scaler_D.load_state_dict(meta["scaler_D"])
         self.rollbacks = meta.get("rollbacks", 0)
