@@ -549,12 +549,17 @@ class Generator(GANTask):
         if watermark is not None:
             self.check_markable()
         raw = self.generate_raw(n, seed=seed, condition=condition, truncation=truncation, ema=ema)
-        samples = self.postprocess(raw)
-        if watermark is not None:
-            from gankit.provenance import mark
+        return self.with_mark(self.postprocess(raw), watermark)
 
-            samples = mark(samples, watermark)
-        return samples
+    def with_mark(self, samples: Any, watermark: str | bytes | None) -> Any:
+        """``samples`` carrying ``watermark``'s provenance mark (unchanged when it is None): the
+        last step of every :meth:`generate` that takes ``watermark=``."""
+        if watermark is None:
+            return samples
+        self.check_markable()
+        from gankit.provenance import mark
+
+        return mark(samples, watermark)
 
     def check_markable(self) -> None:
         """Refuse a provenance mark (``watermark=``) for a model whose samples are not images."""

@@ -379,9 +379,11 @@ class SingleImageGAN(Generator):
         ema: bool = True,
         size: tuple[int, int] | None = None,
         tileable: bool | None = None,
+        watermark: str | bytes | None = None,
     ) -> Tensor:
         """``n`` new images, uint8 ``(n, 3, h, w)``: the training size, or ``size=(h, w)``;
-        ``tileable=True``: each tiles seamlessly. Same arguments, same images."""
+        ``tileable=True``: each tiles seamlessly; ``watermark=key``: each carries the key's
+        provenance mark. Same arguments, same images."""
         raw = self.generate_raw(
             n,
             seed=seed,
@@ -391,7 +393,7 @@ class SingleImageGAN(Generator):
             size=size,
             tileable=tileable,
         )
-        return to_uint8(raw)
+        return self.with_mark(to_uint8(raw), watermark)
 
     def describe(self) -> dict[str, Any]:
         built = self.architecture_config is not None

@@ -224,3 +224,39 @@ def test_cli_train_and_tileable_sample(tmp_path, capsys):
     assert "HEIGHTxWIDTH" in capsys.readouterr().err
     assert main(["train", "--task", "images", "--max-side", "32", "--steps", "1"]) == 2
     assert "does not take --max-side" in capsys.readouterr().err
+
+
+def test_samples_carry_a_provenance_mark_from_the_api_and_gankit_sample(trained, tmp_path):
+    from gankit.provenance import read_key, verify, write_new_key
+
+    gan, run = trained
+    key = "a single-image test key, 32+ bytes"
+    marked = gan.generate(2, seed=0, size=(64, 64), watermark=key)
+    plain = gan.generate(2, seed=0, size=(64, 64))
+    assert [v.marked for v in verify(marked, key)] == [True, True]
+    assert [v.marked for v in verify(plain, key)] == [False, False]
+    key_file = tmp_path / "mark.key"
+    write_new_key(key_file)
+    out = tmp_path / "marked"
+    assert (
+        main(
+            [
+                "sample",
+                str(run),
+                "--size",
+                "64x64",
+                "-n",
+                "2",
+                "-o",
+                str(out),
+                "--mark",
+                str(key_file),
+            ]
+        )
+        == 0
+    )
+    written = sorted(out.glob("*.png"))
+    images = torch.stack(
+        [torch.from_numpy(np.array(Image.open(p))).permute(2, 0, 1) for p in written]
+    )
+    assert [v.marked for v in verify(images, read_key(key_file))] == [True, True]
