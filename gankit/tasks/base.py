@@ -420,8 +420,19 @@ class GANTask:
 
     # ---------------------------------------------------------------- report
     def write_report(self, out_dir: Path, dataset: Any) -> None:
-        """Evaluate and write ``metrics.json`` and a readable ``report.md``."""
-        metrics = {"training": self.history, **self.evaluate(dataset)}
+        """Evaluate and write ``metrics.json`` and a readable ``report.md``.
+
+        The quality check's own cost goes in as ``report_cost`` (wall and CPU seconds): it must
+        stay a small part of a default run (docs/BENCHMARKS.md, "Default runs: peak memory and
+        the report's cost").
+        """
+        wall, cpu = time.perf_counter(), time.process_time()
+        quality = self.evaluate(dataset)
+        cost = {
+            "wall_s": round(time.perf_counter() - wall, 2),
+            "cpu_s": round(time.process_time() - cpu, 2),
+        }
+        metrics = {"training": self.history, **quality, "report_cost": cost}
         if "privacy" in self.data_info:
             metrics["privacy_budget"] = self.data_info["privacy"]
         write_json(out_dir / "metrics.json", metrics)
@@ -432,11 +443,11 @@ class GANTask:
             f"- data: {self.data_info.get('name')} ({self.data_info.get('size')} samples)",
             f"- steps: {self.history['steps']} (this run: {self.history['steps_this_run']} in "
             f"{self.history['seconds_this_run']:.0f} s, {self.history['img_per_s']:.0f} img/s "
-            f"on {self.history['device']})",
+            f"on {self.history['device']}); quality check {cost['wall_s']:.0f} s",
             "",
         ]
         for section, values in metrics.items():
-            if section == "training" or not isinstance(values, dict):
+            if section in ("training", "report_cost") or not isinstance(values, dict):
                 continue
             lines.append(f"## {section}")
             lines += [f"- {key}: {value}" for key, value in values.items()]

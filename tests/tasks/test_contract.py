@@ -240,6 +240,9 @@ def test_fit_save_load_gives_identical_outputs(task, preset, trained):
         assert (run / name).is_file(), name
     config = json.loads((run / "config.json").read_text())
     assert (config["task"], config["preset"], config["format_version"]) == (task, preset, 1)
+    # The quality check's cost is measured in every report (bench/default_runs.py reads it).
+    assert set(json.loads((run / "metrics.json").read_text())["report_cost"]) == {"wall_s", "cpu_s"}
+    assert "quality check" in (run / "report.md").read_text()
     reloaded = load(run)
     assert type(reloaded) is type(gan)
     described = reloaded.describe()
