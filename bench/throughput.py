@@ -2,31 +2,34 @@
 
 For each gankit preset at 32×32, batch 64, on MNIST: the FLOPs of one training step (counted by
 ``torch.utils.flop_counter``), images/s over timed steps after warm-up, and that rate as a fraction
-of the machine's fp32 matmul peak measured in the same run. The classic DCGAN recipe from
-../shared/peers runs in the same script, for the same number of seconds, as the reference.
+of the fp32 matmul peak, measured by the same child just before its steps. The classic DCGAN
+recipe from ../shared/peers runs for the same number of seconds as the reference (its rate counts
+its whole budget: images seen / seconds). Recorded under bench/protocol.py: each contender is one
+child process alone with ``--threads`` threads, one after the other, once per seed.
 
-    python bench/throughput.py                 # records to docs/BENCHMARKS.md
-    python bench/throughput.py --no-record --seconds 20
+    python bench/throughput.py                 # 3 seeds, records to docs/BENCHMARKS.md
+    python bench/throughput.py --no-record --seconds 20 --seeds 0
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import protocol
 import torch
+from mnist_wallclock import peers_dir, run_peer
 from torch.utils.flop_counter import FlopCounterMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import append_section  # noqa: E402
+from gankit import ImageGAN
+from gankit.data import default_data_root, load_mnist
+from gankit.train import Trainer
 
-from gankit import ImageGAN  # noqa: E402
-from gankit.data import default_data_root, load_mnist  # noqa: E402
-from gankit.train import Trainer  # noqa: E402
+PEER = "peer: classic DCGAN recipe (plain PyTorch)"
 
 
 def matmul_peak_gflops(size: int = 2048, repeats: int = 20) -> float:
@@ -42,13 +45,15 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 20) -> float:
     return best
 
 
-def preset_throughput(preset: str, data, seconds: float) -> tuple[float, float]:
-    """(images per second, GFLOP per step) for one preset's full training step."""
-    gan = ImageGAN(preset, resolution=32)
+def preset_throughput(preset: str, seconds: float, seed: int) -> dict:
+    """One preset's full training steps for ``seconds``: rate, FLOPs per step, share of peak."""
+    data = load_mnist(default_data_root() / "mnist", "train", resolution=32)
+    gan = ImageGAN(preset, resolution=32, seed=seed)
     _, info = gan.open_data(data)
     gan.data_info = info
     gan._build()
     trainer = Trainer(gan.G, gan.D, data, gan.train_config)
+    peak = matmul_peak_gflops()
     for _ in range(5):  # warm-up: kernel selection, allocator
         trainer.train_step()
     counter = FlopCounterMode(display=False)
@@ -59,61 +64,72 @@ def preset_throughput(preset: str, data, seconds: float) -> tuple[float, float]:
         trainer.train_step()
         steps += 1
     elapsed = time.perf_counter() - start
-    return steps * gan.train_config.batch_size / elapsed, counter.get_total_flops() / 1e9
+    batch = gan.train_config.batch_size
+    gflop = counter.get_total_flops() / 1e9
+    return {
+        "steps": steps,
+        "images_seen": steps * batch,
+        "img_per_s": steps * batch / elapsed,
+        "gflop_per_step": gflop,
+        "peak_gflops": peak,
+        "share_of_peak": steps * gflop / elapsed / peak,
+    }
 
 
-def peer_throughput(script: Path, mnist: Path, seconds: float) -> float:
-    out = Path("bench/out/throughput_peer.npy")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    line = (
-        subprocess.run(
-            [sys.executable, str(script), str(mnist), str(seconds), str(out), "500"],
-            capture_output=True,
-            text=True,
-            check=True,
+def body(args: argparse.Namespace, runs: dict[str, list[protocol.Measurement]]) -> str:
+    rows = [
+        "| contender | img/s ↑ | GFLOP/step | share of fp32 matmul peak |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, measured in runs.items():
+        results = [m.result for m in measured]
+        rate = protocol.mean_std([r["img_per_s"] for r in results], digits=0)
+        if name == PEER:
+            rows.append(f"| {name} | {rate} | | |")
+            continue
+        share = protocol.mean_std([100 * r["share_of_peak"] for r in results], digits=1)
+        rows.append(
+            f"| gankit `{name}` | {rate} | {results[0]['gflop_per_step']:.2f} | {share} % |"
         )
-        .stdout.strip()
-        .splitlines()[-1]
+    return (
+        f"Batch 64, 32×32 MNIST, fp32 on CPU; each gankit contender timed for {args.seconds:.0f} s "
+        "after 5 warm-up steps, its FLOPs per step counted by torch's FlopCounterMode and its "
+        "share taken of the fp32 matmul peak the same child measured just before (2048² GEMM, "
+        f"best of 5). The peer trains for {args.seconds:.0f} s; its rate is images seen / "
+        "seconds.\n\n" + "\n".join(rows) + "\n"
     )
-    fields = dict(item.split("=") for item in line.split())
-    return int(fields["images_seen"]) / seconds
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60, help="timed seconds per contender")
     parser.add_argument("--presets", nargs="*", default=["dcgan", "default"])
-    parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    protocol.add_arguments(parser)
     args = parser.parse_args()
-    started = time.perf_counter()
-    mnist = default_data_root() / "mnist"
-    data = load_mnist(mnist, "train", resolution=32)
-    peak = matmul_peak_gflops()
-    rows = [
-        "| contender | img/s ↑ | GFLOP/step | achieved GFLOP/s | share of fp32 matmul peak |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for preset in args.presets:
-        images_per_s, gflop = preset_throughput(preset, data, args.seconds)
-        achieved = images_per_s / 64 * gflop
-        rows.append(
-            f"| gankit `{preset}` | {images_per_s:.0f} | {gflop:.2f} | {achieved:.1f} | "
-            f"{achieved / peak:.1%} |"
-        )
-        print(rows[-1], flush=True)
-    peers = Path(os.environ.get("GANKIT_PEERS", default_data_root().parent / "peers"))
-    peer = peer_throughput(peers / "mnist_dcgan_recipe.py", mnist, args.seconds)
-    rows.append(f"| peer: classic DCGAN recipe (plain PyTorch) | {peer:.0f} | | | |")
-    table = "\n".join(rows)
-    print(table)
-    if not args.no_record:
-        body = (
-            f"Batch 64, 32×32 MNIST, fp32 on CPU, {torch.get_num_threads()} threads; each "
-            f"contender timed for {args.seconds:.0f} s after 5 warm-up steps. fp32 matmul peak "
-            f"measured here: {peak:.1f} GFLOP/s (2048² GEMM, best of 5). The peer's rate "
-            f"counts its whole budget (images seen / seconds).\n\n{table}\n"
-        )
-        append_section("Training throughput (CPU)", body, time.perf_counter() - started)
+    if args.worker == PEER:
+        with tempfile.TemporaryDirectory() as tmp:
+            mnist = default_data_root() / "mnist"
+            script = peers_dir() / "mnist_dcgan_recipe.py"
+            result = run_peer(script, mnist, args.seconds, 500, Path(tmp) / "x.npy", args.seed)
+        protocol.emit({**result, "img_per_s": result["images_seen"] / args.seconds})
+        return
+    if args.worker:
+        protocol.emit(preset_throughput(args.worker, args.seconds, args.seed))
+        return
+    rec = protocol.Recording(
+        f"Training throughput (CPU, {args.threads} threads, {len(args.seeds)} seeds)", args
+    )
+    runs: dict[str, list[protocol.Measurement]] = {}
+    for seed in args.seeds:
+        for name in [*args.presets, PEER]:
+            argv = [sys.executable, __file__, "--worker", name, "--seed", str(seed)]
+            argv += ["--seconds", str(args.seconds)]
+            runs.setdefault(name, []).append(rec.run(name, argv, seed=seed, threads=args.threads))
+    rec.write(body(args, runs))
 
 
 if __name__ == "__main__":
