@@ -230,6 +230,6 @@ def add_parser(sub: Any) -> None:
     teach.add_argument(
         "--samples", type=int, default=2000, help="samples per model directory (default 2000)"
     )
-    teach.add_argument("--steps", type=int, default=1500, help="training steps (default 1500)")
+    teach.add_argument("--steps", type=int, default=600, help="training steps (default 600)")
     teach.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     teach.set_defaults(func=_train_detector)

@@ -182,7 +182,7 @@ def train_detector(
     fake: torch.Tensor | Sequence[torch.Tensor],
     config: DetectorConfig | None = None,
     *,
-    steps: int = 1500,
+    steps: int = 600,
     batch_size: int = 64,
     lr: float = 2e-3,
     seed: int = 0,
