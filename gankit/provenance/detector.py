@@ -51,14 +51,14 @@ from gankit.io import (
 )
 
 from .attacks import brightness, gaussian_noise, jpeg, png, resize_back
+from .marker import MIN_SIDE, check_images
 
 TASK = "detector"
 WEIGHTS_NAME = "detector.safetensors"
 # The shipped detector: a model directory inside the package (bench/provenance_detector.py).
 SHIPPED_DIR = "detector"
-# Shorter sides than this leave the last feature map a pixel or two: nothing to judge.
-MIN_SIDE = 16
 DEFAULT_THRESHOLD = 0.5
+READER = "the detector"  # how error messages name it
 # Images per forward pass when detecting: bounds memory for large batches.
 _CHUNK = 256
 # config.json entries that are not DetectorConfig fields.
@@ -119,23 +119,6 @@ class Detector(nn.Module):
         return images * 2 - 1
 
 
-def check_images(images: Any) -> None:
-    """Refuse what the detector cannot read: not uint8 (N, 1|3, H, W), or a side under 16 px."""
-    if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.dim() != 4:
-        raise GankitError(
-            "the detector takes uint8 images of shape (N, C, H, W); got "
-            f"{getattr(images, 'dtype', type(images).__name__)} "
-            f"{tuple(getattr(images, 'shape', ()))}"
-        )
-    if images.shape[1] not in (1, 3):
-        raise GankitError(f"images must have 1 (gray) or 3 (RGB) channels, got {images.shape[1]}")
-    if min(images.shape[-2:]) < MIN_SIDE:
-        raise GankitError(
-            f"images of {images.shape[-1]}x{images.shape[-2]} pixels are too small for the "
-            f"detector; the shorter side must be at least {MIN_SIDE} pixels"
-        )
-
-
 # ------------------------------------------------------------------------------ training
 # The attacks of gankit.provenance.attacks with random strengths around the evaluated ones (and
 # a random rather than a central crop), one per training batch: the detector must not learn the
@@ -165,7 +148,7 @@ def _groups(images: torch.Tensor | Sequence[torch.Tensor], what: str) -> list[to
     if not groups or any(len(group) == 0 for group in groups):
         raise GankitError(f"train_detector needs {what} images; a group is empty")
     for group in groups:
-        check_images(group)
+        check_images(group, READER)
     return groups
 
 
@@ -326,7 +309,7 @@ def detect(
     ``detector`` is a :class:`Detector`, a directory written by :func:`save_detector`, or None
     for the detector shipped with gankit (32 px digits and photographs: see docs/provenance.md).
     """
-    check_images(images)
+    check_images(images, READER)
     model = _resolve(detector)
     with torch.no_grad():
         logits = torch.cat([model(model.prepare(chunk)) for chunk in images.split(_CHUNK)])
