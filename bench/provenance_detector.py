@@ -311,7 +311,7 @@ def record(args: argparse.Namespace) -> None:
         body += ["", f"### {domain}: AUROC, mean ± std over {len(runs)} detector seeds", ""]
         body.append(
             "| attack | all unseen | "
-            + " | ".join(f"{n} ({_source(n).why})" for n in unseen)
+            + " | ".join(unseen)
             + " | seen models, new samples | reals called generated | unseen called generated |"
         )
         body.append("|---|" + "---:|" * (len(unseen) + 4))
