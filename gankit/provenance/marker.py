@@ -47,7 +47,8 @@ from .keys import PAYLOAD_BITS
 
 MARKER_WEIGHTS = "marker.safetensors"
 MARKER_CONFIG = "marker.json"
-# Shorter sides than this cannot hold a mark the decoder can read reliably.
+# Shorter sides than this cannot hold a mark the decoder can read reliably (nor leave the
+# detector's last feature map more than a pixel or two).
 MIN_SIDE = 16
 
 
@@ -189,11 +190,12 @@ def luma_of(images: torch.Tensor) -> torch.Tensor:
     return to_gray(images.float() / 255)
 
 
-def check_images(images: torch.Tensor) -> None:
-    """Refuse what the marker cannot mark or read: not uint8 (N, 1|3, H, W), or too small."""
+def check_images(images: torch.Tensor, reader: str = "a provenance mark") -> None:
+    """Refuse what ``reader`` (the marker, or the detector) cannot read: not uint8
+    (N, 1|3, H, W), or a side under :data:`MIN_SIDE` pixels."""
     if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.dim() != 4:
         raise GankitError(
-            "provenance marks take uint8 images of shape (N, C, H, W); got "
+            f"{reader} needs uint8 images of shape (N, C, H, W); got "
             f"{getattr(images, 'dtype', type(images).__name__)} "
             f"{tuple(getattr(images, 'shape', ()))}"
         )
@@ -201,6 +203,6 @@ def check_images(images: torch.Tensor) -> None:
         raise GankitError(f"images must have 1 (gray) or 3 (RGB) channels, got {images.shape[1]}")
     if min(images.shape[-2:]) < MIN_SIDE:
         raise GankitError(
-            f"images of {images.shape[-1]}x{images.shape[-2]} pixels are too small to carry a "
-            f"provenance mark; the shorter side must be at least {MIN_SIDE} pixels"
+            f"images of {images.shape[-1]}x{images.shape[-2]} pixels are too small for {reader}; "
+            f"the shorter side must be at least {MIN_SIDE} pixels"
         )
