@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument(
         "--contenders",
         nargs="+",
-        default=["legacy:1", "all:1", f"all:{ZOOM:g}"],
+        default=["legacy:1", "all:1", "all:2", "all:3"],
         help="validation split: PHOTOS:ZOOM, PHOTOS legacy or all (one seed each)",
     )
     parser.add_argument("--threads", type=int, default=1)

@@ -140,8 +140,8 @@ TASK_OPTIONS: tuple[TaskOption, ...] = (
         "--zoom",
         "zoom",
         "init",
-        "SR: HR patches come from the sources shrunk by a random factor up to this (default 2; "
-        "1 = off)",
+        "SR: HR patches come from the sources shrunk by a random factor up to this (default 1 = "
+        "off)",
         float,
         metavar="F",
     ),

@@ -64,8 +64,9 @@ from gankit.viz import save_image_grid, to_uint8
 SHIPPED = "photos"  # the data name of the built-in training photographs
 _PREVIEW = 4  # patches in the sample grids
 _TILE, _OVERLAP = 128, 16  # LR pixels per inference tile, and the context added on each side
-ZOOM = 2.0  # default largest random shrink of the HR sources (docs/superres.md: measured)
-_LEGACY_ZOOM = 1.0  # runs saved before the zoom (and ORIGINAL_PHOTOS) resume on what they had
+# Default largest random shrink of the HR sources: off, as zoom 2 and 3 gained nothing on the
+# validation photos (docs/superres.md).
+ZOOM = 1.0
 
 
 # ----------------------------------------------------------------------------- perceptual
@@ -317,8 +318,10 @@ class SuperResolution(Translator):
     def open_data(self, data: Any) -> tuple[SRPatches, dict[str, Any]]:
         scale = self.scale or self.data_info.get("scale") or 4
         patch = self.patch or self.data_info.get("patch") or 96
-        legacy = bool(self.data_info) and "zoom" not in self.data_info  # saved before zoom
-        zoom = self.zoom or self.data_info.get("zoom") or (_LEGACY_ZOOM if legacy else ZOOM)
+        # Runs saved before zoom and the optional photos resume on what they had: zoom 1 and
+        # ORIGINAL_PHOTOS.
+        legacy = bool(self.data_info) and "zoom" not in self.data_info
+        zoom = self.zoom or self.data_info.get("zoom") or (1.0 if legacy else ZOOM)
         source = SHIPPED if data is None else data
         photos = None
         if isinstance(source, SRPatches):
