@@ -291,8 +291,8 @@ TASK_CASES = {
     ),
     "superres": (
         None,
-        ["--scale", "2", "--patch", "16", "--pretrain-steps", "1", "--no-health", "--batch-size"]
-        + ["4", *_models(width=8, blocks=1, growth=4, d_width=8, d_stages=2)],
+        ["--scale", "2", "--patch", "16", "--zoom", "1.5", "--pretrain-steps", "1", "--no-health"]
+        + ["--batch-size", "4", *_models(width=8, blocks=1, growth=4, d_width=8, d_stages=2)],
         ["apply", "RUN", "small.png", "-o", "big.png"],
         "big.png",
         (["upscale", "RUN", "small.png", "-o", "old.png"], "old.png"),

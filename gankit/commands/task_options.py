@@ -137,6 +137,15 @@ TASK_OPTIONS: tuple[TaskOption, ...] = (
     TaskOption("--scale", "scale", "init", "upscaling factor, 2 or 4 (default 4)", int),
     TaskOption("--patch", "patch", "init", "HR training patch side (default 96)", int),
     TaskOption(
+        "--zoom",
+        "zoom",
+        "init",
+        "SR: HR patches come from the sources shrunk by a random factor up to this (default 1 = "
+        "off)",
+        float,
+        metavar="F",
+    ),
+    TaskOption(
         "--pretrain-steps",
         "pretrain_steps",
         "model",

@@ -1,14 +1,18 @@
-"""Super-resolution data: training patches degraded on the fly, and the Set5/Set14 benchmarks.
+"""Super-resolution data: training patches degraded on the fly, and the evaluation sets.
 
-Training images are photographs that installed packages ship (nothing downloads):
-:data:`TRAINING_IMAGES` lists them (scikit-image's sample photographs and textures,
-scikit-learn's two sample photos, matplotlib's portrait of Grace Hopper). Grayscale ones are
-repeated to RGB. Set5 and Set14, read from ``$GANKIT_DATA/sr_benchmarks``, are for evaluation only.
+Training images are photographs that installed packages ship inside their wheels (nothing
+downloads): :data:`TRAINING_IMAGES` lists them (scikit-image's sample photographs and textures,
+scikit-learn's two sample photos, matplotlib's portrait of Grace Hopper, and, when the optional
+``srdata`` extra is installed, PyWavelets' two photographs, glymur's two and mahotas' one; a
+missing optional package only leaves its photos out). Grayscale ones are repeated to RGB.
+Set5 and Set14, read from ``$GANKIT_DATA/sr_benchmarks``, and the three photographs sporco ships
+(``sporco``) are for evaluation only.
 
 The degradation is the classic one of the SR literature: antialiased bicubic downscaling (as
 MATLAB ``imresize``), quantised to 8 bits like a saved image. Each patch gets a random crop and one
-of the 8 flips/rotations, all drawn from the trainer's generator, so runs are reproducible and
-resume bit for bit.
+of the 8 flips/rotations and, with ``zoom > 1``, is cut from the source shrunk by a random factor
+in [1, zoom] (more scales and denser detail per pixel), all drawn from the trainer's generator,
+so runs are reproducible and resume bit for bit.
 
 Example:
     >>> data = SRPatches.from_images(training_images(["astronaut"]), scale=4, patch=64)
@@ -32,7 +36,15 @@ from gankit.data.mnist import default_data_root
 from gankit.errors import GankitError
 from gankit.imageops import bicubic_resize
 
-BENCHMARKS = ("Set5", "Set14")
+BENCHMARKS = ("Set5", "Set14", "sporco")
+# The optional packages that ship extra photographs: import name -> the pinned requirement
+# (pyproject.toml's `srdata` extra; sporco, evaluation only, is in `bench`).
+PHOTO_PACKAGES = {
+    "pywt": "PyWavelets==1.9.0",
+    "glymur": "glymur==0.14.8",
+    "mahotas": "mahotas==1.4.19",
+    "sporco": "sporco==0.2.2.post1",
+}
 
 
 def _skimage(name: str) -> Callable[[], np.ndarray]:
@@ -50,20 +62,46 @@ def _skimage_stereo_left() -> np.ndarray:
     return skimage.data.stereo_motorcycle()[0]
 
 
-def _package_file(module: str, *parts: str) -> Callable[[], np.ndarray]:
-    def load() -> np.ndarray:
-        import importlib
+def _package_root(package: str) -> Path:
+    """The folder of an installed package, found without importing it (some import slowly)."""
+    import importlib.util
 
-        root = Path(importlib.import_module(module).__file__).parent
-        with Image.open(root.joinpath(*parts)) as image:
-            return np.asarray(image.convert("RGB"))
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        requirement = PHOTO_PACKAGES.get(package, package)
+        raise GankitError(
+            f"the photographs of the {package} package need it installed: pip install "
+            f"'{requirement}' (or gankit's `srdata` extra)"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _package_file(package: str, *parts: str, shrink: int = 1) -> Callable[[], np.ndarray]:
+    """A loader of an image file inside ``package``, optionally shrunk by ``shrink`` (bicubic)."""
+
+    def load() -> np.ndarray:
+        with Image.open(_package_root(package).joinpath(*parts)) as image:
+            image = image.convert("RGB")
+            if shrink > 1:
+                size = (image.width // shrink, image.height // shrink)
+                image = image.resize(size, Image.Resampling.BICUBIC)
+            return np.asarray(image)
+
+    return load
+
+
+def _package_npz(package: str, *parts: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        with np.load(_package_root(package).joinpath(*parts), allow_pickle=False) as arrays:
+            return arrays["data"]
 
     return load
 
 
 # name -> loader of an (H, W) or (H, W, 3) uint8 array. Photographs and natural textures only:
-# synthetic images (logos, checkerboards), microscopy and astronomy were left out, and nothing
-# overlaps Set5/Set14.
+# synthetic images (logos, checkerboards, drawings), microscopy and astronomy were left out, and
+# nothing overlaps Set5/Set14 or the sporco evaluation photos. The last five need the optional
+# packages named in OPTIONAL_PHOTOS.
 TRAINING_IMAGES: dict[str, Callable[[], np.ndarray]] = {
     "astronaut": _skimage("astronaut"),
     "chelsea": _skimage("chelsea"),
@@ -78,10 +116,42 @@ TRAINING_IMAGES: dict[str, Callable[[], np.ndarray]] = {
     "brick": _skimage("brick"),
     "grass": _skimage("grass"),
     "gravel": _skimage("gravel"),
-    "china": _package_file("sklearn.datasets", "images", "china.jpg"),
-    "flower": _package_file("sklearn.datasets", "images", "flower.jpg"),
+    "china": _package_file("sklearn", "datasets", "images", "china.jpg"),
+    "flower": _package_file("sklearn", "datasets", "images", "flower.jpg"),
     "grace_hopper": _package_file("matplotlib", "mpl-data", "sample_data", "grace_hopper.jpg"),
+    "ascent": _package_npz("pywt", "data", "ascent.npz"),  # people on a stair tower
+    "aero": _package_npz("pywt", "data", "aero.npz"),  # an aerial view of fields and trees
+    # A 2592x1456 phone photo of a snowy street, halved: less JPEG and demosaicing softness.
+    "nemo": _package_file("glymur", "data", "nemo.jp2", shrink=2),
+    "goodstuff": _package_file("glymur", "data", "goodstuff.j2k"),  # a glass of beer
+    "luispedro": _package_file("mahotas", "demos", "data", "luispedro.jpg"),  # a portrait
 }
+# Training photos from optional packages: name -> the import name of the package that ships it.
+OPTIONAL_PHOTOS = {
+    "ascent": "pywt",
+    "aero": "pywt",
+    "nemo": "glymur",
+    "goodstuff": "glymur",
+    "luispedro": "mahotas",
+}
+# The shipped set before the optional packages (runs saved then resume on it).
+ORIGINAL_PHOTOS = tuple(TRAINING_IMAGES)[:16]
+# Evaluation only (load_benchmark("sporco")): a Kodak photo and two of the Waterloo BragZone,
+# public domain per sporco/data/README.rst. Its barbara and monarch are Set14 images: left out.
+SPORCO_PHOTOS = ("kodim23", "sail", "tulips")
+
+
+def available_training_images() -> list[str]:
+    """The names in :data:`TRAINING_IMAGES` whose package is installed (the default set).
+
+    Example:
+        >>> available_training_images()[:3]
+        ['astronaut', 'chelsea', 'coffee']
+    """
+    import importlib.util
+
+    installed = {p: importlib.util.find_spec(p) is not None for p in set(OPTIONAL_PHOTOS.values())}
+    return [n for n in TRAINING_IMAGES if installed.get(OPTIONAL_PHOTOS.get(n, ""), True)]
 
 
 def _to_rgb_tensor(pixels: np.ndarray) -> torch.Tensor:
@@ -93,13 +163,15 @@ def _to_rgb_tensor(pixels: np.ndarray) -> torch.Tensor:
 
 
 def training_images(names: Sequence[str] | None = None) -> list[torch.Tensor]:
-    """The shipped photographs ``names`` (default: all of :data:`TRAINING_IMAGES`) as RGB uint8.
+    """The shipped photographs ``names`` as RGB uint8 (default: :func:`available_training_images`).
+
+    A name whose optional package is missing is an error naming the package to install.
 
     Example:
         >>> training_images(["chelsea"])[0].shape
         torch.Size([3, 300, 451])
     """
-    names = list(TRAINING_IMAGES) if names is None else list(names)
+    names = available_training_images() if names is None else list(names)
     unknown = [n for n in names if n not in TRAINING_IMAGES]
     if unknown:
         raise GankitError(
@@ -162,13 +234,17 @@ class SRPatches:
     """Random HR patches of RGB uint8 images with their degraded LR versions.
 
     ``sample(n, generator)`` (what the trainer calls) returns ``(hr, lr)`` in [-1, 1]: the real
-    target and the condition. Crops are drawn in proportion to each image's area.
+    target and the condition. Crops are drawn in proportion to each image's area. With
+    ``zoom > 1`` each HR patch is a crop of side ``patch * f`` (f uniform in [1, zoom], capped
+    by the image) shrunk to ``patch`` with the same antialiased bicubic and rounded to 8 bits:
+    the source seen at random smaller scales.
     """
 
     images: tuple[torch.Tensor, ...]  # uint8 (3, H, W), each at least `patch` on both sides
     scale: int
     patch: int  # HR patch side; a multiple of scale
     name: str = "skimage-photos"
+    zoom: float = 1.0  # largest random shrink of the source; 1 = crops at the source's scale
     conditional = True
 
     def __post_init__(self) -> None:
@@ -182,12 +258,19 @@ class SRPatches:
                 f"SR training needs images of at least {self.patch}x{self.patch} pixels; got "
                 f"{len(self.images)} image(s), too small: {small[:3]}; lower the patch size"
             )
+        if not 1.0 <= self.zoom <= 4.0:
+            raise GankitError(f"SR zoom must be between 1 (off) and 4, got {self.zoom}")
 
     @classmethod
     def from_images(
-        cls, images: Sequence[torch.Tensor], scale: int, patch: int, name: str = "skimage-photos"
+        cls,
+        images: Sequence[torch.Tensor],
+        scale: int,
+        patch: int,
+        name: str = "skimage-photos",
+        zoom: float = 1.0,
     ) -> SRPatches:
-        return cls(tuple(images), scale, patch, name)
+        return cls(tuple(images), scale, patch, name, zoom)
 
     def _positions(self) -> torch.Tensor:
         """Number of crop positions of each image."""
@@ -214,12 +297,21 @@ class SRPatches:
         which = torch.multinomial(weights, n, replacement=True, generator=generator)
         unit = torch.rand(n, 2, generator=generator, dtype=torch.float64)
         flips = torch.randint(0, 2, (n, 3), generator=generator)
+        # Drawn only with zoom on, so the data streams of zoom-less runs stay what they were.
+        shrinks = torch.ones(n, dtype=torch.float64)
+        if self.zoom > 1:
+            shrinks += (self.zoom - 1) * torch.rand(n, generator=generator, dtype=torch.float64)
         crops = []
-        for k, (u, v) in zip(which.tolist(), unit.tolist(), strict=True):
+        for k, (u, v), shrink in zip(which.tolist(), unit.tolist(), shrinks.tolist(), strict=True):
             image = self.images[k]
-            top = int(u * (image.shape[1] - self.patch + 1))
-            left = int(v * (image.shape[2] - self.patch + 1))
-            crops.append(image[:, top : top + self.patch, left : left + self.patch])
+            side = min(round(self.patch * shrink), *image.shape[1:])  # crop side in the source
+            top = int(u * (image.shape[1] - side + 1))
+            left = int(v * (image.shape[2] - side + 1))
+            crop = image[:, top : top + side, left : left + side]
+            if side != self.patch:  # (3, side, side) -> (3, patch, patch), an 8-bit image again
+                small = bicubic_resize(crop[None].float(), (self.patch, self.patch))[0]
+                crop = small.round().clamp(0, 255).to(torch.uint8)
+            crops.append(crop)
         return self._pairs(crops, flips)
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -235,10 +327,11 @@ class SRPatches:
 
 
 def load_benchmark(name: str, root: str | Path | None = None) -> list[tuple[str, torch.Tensor]]:
-    """``(stem, RGB uint8 (3, H, W))`` of every image of benchmark ``name`` (Set5, Set14).
+    """``(stem, RGB uint8 (3, H, W))`` of every image of benchmark ``name`` (Set5, Set14, sporco).
 
-    Looks in ``root`` or ``$GANKIT_DATA/sr_benchmarks/<name>``. Evaluation only: training on
-    these would make the benchmark meaningless.
+    Set5 and Set14 are read from ``root`` or ``$GANKIT_DATA/sr_benchmarks/<name>``; ``sporco`` is
+    the three photographs of :data:`SPORCO_PHOTOS` inside the installed sporco package.
+    Evaluation only: training on these would make the benchmark meaningless.
 
     Example:
         >>> [stem for stem, _ in load_benchmark("Set5", sr_benchmarks / "Set5")]
@@ -246,6 +339,9 @@ def load_benchmark(name: str, root: str | Path | None = None) -> list[tuple[str,
     """
     if name not in BENCHMARKS:
         raise GankitError(f"unknown SR benchmark {name!r}; valid: {', '.join(BENCHMARKS)}")
+    if name == "sporco":
+        folder = _package_root("sporco") / "data"
+        return [(stem, read_rgb_image(folder / f"{stem}.png")) for stem in SPORCO_PHOTOS]
     folder = Path(root) if root is not None else default_data_root() / "sr_benchmarks" / name
     if not folder.is_dir():
         raise GankitError(

@@ -40,7 +40,9 @@ from torch import Tensor, nn
 
 from gankit.data.folder import find_images
 from gankit.data.superres import (
+    ORIGINAL_PHOTOS,
     SRPatches,
+    available_training_images,
     bicubic_upscale,
     degrade,
     load_benchmark,
@@ -62,6 +64,9 @@ from gankit.viz import save_image_grid, to_uint8
 SHIPPED = "photos"  # the data name of the built-in training photographs
 _PREVIEW = 4  # patches in the sample grids
 _TILE, _OVERLAP = 128, 16  # LR pixels per inference tile, and the context added on each side
+# Default largest random shrink of the HR sources: off, as zoom 2 and 3 gained nothing on the
+# validation photos (docs/superres.md).
+ZOOM = 1.0
 
 
 # ----------------------------------------------------------------------------- perceptual
@@ -273,7 +278,8 @@ SR_PRESETS: dict[str, Preset] = {
 class SuperResolution(Translator):
     """Upscale images x2 or x4 with an RRDB generator trained ESRGAN-style.
 
-    ``scale`` (2 or 4, default 4) and ``patch`` (HR training patch side, default 96) describe the
+    ``scale`` (2 or 4, default 4), ``patch`` (HR training patch side, default 96) and ``zoom``
+    (largest random shrink of the HR sources, default :data:`ZOOM`; 1 = off) describe the
     data; ``model`` overrides :class:`~gankit.nn.rrdb.RRDBConfig` settings (architecture and loss
     weights); any other keyword overrides a :class:`~gankit.train.TrainConfig` field.
 
@@ -297,6 +303,7 @@ class SuperResolution(Translator):
         preset: str | None = None,
         scale: int | None = None,
         patch: int | None = None,
+        zoom: float | None = None,
         *,
         model: dict[str, Any] | None = None,
         **train: Any,
@@ -304,18 +311,27 @@ class SuperResolution(Translator):
         super().__init__(preset, model=model, **train)
         self.scale = scale
         self.patch = patch
+        self.zoom = zoom
         self._preview: tuple[Tensor, Tensor] | None = None
 
     # ------------------------------------------------------------------ data
     def open_data(self, data: Any) -> tuple[SRPatches, dict[str, Any]]:
         scale = self.scale or self.data_info.get("scale") or 4
         patch = self.patch or self.data_info.get("patch") or 96
+        # Runs saved before zoom and the optional photos resume on what they had: zoom 1 and
+        # ORIGINAL_PHOTOS.
+        legacy = bool(self.data_info) and "zoom" not in self.data_info
+        zoom = self.zoom or self.data_info.get("zoom") or (1.0 if legacy else ZOOM)
         source = SHIPPED if data is None else data
+        photos = None
         if isinstance(source, SRPatches):
             dataset = source
-            scale, patch, source = dataset.scale, dataset.patch, None
+            scale, patch, zoom, source = dataset.scale, dataset.patch, dataset.zoom, None
         elif source == SHIPPED:
-            dataset = SRPatches.from_images(training_images(), scale, patch)
+            photos = self.data_info.get("photos") or (
+                list(ORIGINAL_PHOTOS) if legacy else available_training_images()
+            )
+            dataset = SRPatches.from_images(training_images(photos), scale, patch, zoom=zoom)
         else:
             folder = Path(str(source)).expanduser()
             if not folder.is_dir():
@@ -328,7 +344,8 @@ class SuperResolution(Translator):
                 raise GankitError(f"'{folder}' holds no images; add PNG/JPEG files")
             images = [read_rgb_image(p) for p in paths]
             source = str(folder.resolve())
-            dataset = SRPatches.from_images(images, scale, patch, name=folder.resolve().name)
+            name = folder.resolve().name
+            dataset = SRPatches.from_images(images, scale, patch, name=name, zoom=zoom)
         # Fixed preview patches, spread over the data, for the sample grids.
         index = torch.linspace(0, len(dataset) - 1, _PREVIEW).long()
         self._preview = dataset.batch(index)
@@ -339,6 +356,8 @@ class SuperResolution(Translator):
             "images": len(dataset.images),
             "scale": scale,
             "patch": patch,
+            "zoom": zoom,
+            **({"photos": photos} if photos is not None else {}),
         }
         return dataset, info
 

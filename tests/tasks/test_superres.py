@@ -233,3 +233,20 @@ def test_cli_train_and_upscale(tmp_path, capsys):
     assert "missing.png" in capsys.readouterr().err
     assert main(["apply", str(out), str(image), "-o", str(tmp_path / "big.jpg")]) == 2
     assert "writes PNG" in capsys.readouterr().err and not (tmp_path / "big.jpg").exists()
+
+
+def test_shipped_photos_and_zoom_are_recorded_and_legacy_runs_keep_theirs():
+    from gankit.data.superres import ORIGINAL_PHOTOS, available_training_images
+    from gankit.tasks.superres import ZOOM
+
+    fresh = SuperResolution("psnr", scale=4, patch=32)
+    data, info = fresh.open_data("photos")
+    assert info["zoom"] == data.zoom == ZOOM
+    assert info["photos"] == available_training_images() and len(data.images) == len(info["photos"])
+    # A run saved before the zoom and the optional photos resumes on exactly what it had.
+    legacy = SuperResolution("psnr", scale=4, patch=32)
+    legacy.data_info = {"source": "photos", "scale": 4, "patch": 32}
+    data, info = legacy.open_data(None)
+    assert info["zoom"] == data.zoom == 1.0 and info["photos"] == list(ORIGINAL_PHOTOS)
+    legacy.zoom = 1.5  # asked for: a resume may change it like any data option
+    assert legacy.open_data(None)[1]["zoom"] == 1.5
