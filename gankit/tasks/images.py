@@ -105,6 +105,23 @@ IMAGE_PRESETS: dict[str, Preset] = {
             {"condition": CLASS},
             _RESNET_TRAIN,
         ),
+        Preset(
+            "dp",
+            "Differentially private (privacy=): a DCGAN pair sized for DP-SGD on CPU: a small D "
+            "without BatchNorm (per-sample clipping needs one gradient per image), a narrow G, "
+            "large batches and few steps (each D update spends budget). See docs/privacy.md.",
+            "dcgan",
+            {"latent_dim": 64, "g_width": 16, "d_width": 16, "d_batchnorm": False},
+            TrainConfig(
+                steps=300,
+                batch_size=500,
+                lr_g=1e-3,
+                lr_d=1e-3,
+                betas=(0.5, 0.999),
+                ema_beta=0.99,
+                health=False,  # its probe reads real images
+            ),
+        ),
     )
 }
 
@@ -188,8 +205,7 @@ class ImageGAN(Generator):
         # privacy={"epsilon": 10, "delta": 1e-5}: D trains by DP-SGD (docs/privacy.md, Images).
         self.privacy = _image_privacy(privacy)
         if self.privacy is not None and preset is None:
-            preset = "dcgan"
-            model = {"d_batchnorm": False, **(model or {})}
+            preset = "dp"
         if conditional not in (False, True, CLASS):
             raise GankitError(
                 f"conditional must be True, False or {CLASS!r} (class labels), got {conditional!r}"

@@ -351,33 +351,40 @@ class Trainer:
         return stats
 
     def _private_d_update(self) -> dict[str, torch.Tensor]:
-        """One DP-SGD update of D: a Poisson batch of reals and as many fakes in one forward,
-        per-sample gradients clipped and noised by the DP optimizer. Only fake-side statistics
-        are returned (the others would release the real batch without budget)."""
+        """One DP-SGD update of D: a Poisson batch of reals and ``batch_size`` fakes in one
+        forward, per-sample gradients clipped and noised by the DP optimizer. Only fake-side
+        statistics are returned (the others would release the real batch without budget).
+
+        The fakes number ``batch_size`` whatever the Poisson draw gave: as many fakes as reals
+        would let one added real image add a fake too, two clipped gradients (sensitivity
+        ``2 * max_grad_norm``) against noise calibrated for one.
+        """
         self.opt_D.zero_grad(set_to_none=True)
         real, cond = self.real_batch()
-        n = len(real)
-        stats: dict[str, torch.Tensor] = {}
+        n, m = len(real), self.config.batch_size
+        fake_cond = None
+        if cond is not None:
+            fake_cond = self.data.fake_conditions(m, self.noise_rng).to(self.device)
+        z = torch.randn(m, self.G.latent_dim, generator=self.noise_rng).to(self.device)
+        with torch.no_grad(), self._autocast():
+            fake = self._G_run(z) if fake_cond is None else self._G_run(z, fake_cond)
+        both_cond = None if cond is None else torch.cat([cond, fake_cond])
+        with self._autocast():
+            logits = self.critic(torch.cat([real, fake.to(real.dtype)]), both_cond).float()
+        real_logits, fake_logits = logits[:n], logits[n:]
+        # The loss as a sum of per-sample terms, the form whose per-sample gradients Opacus clips
+        # one by one. Every loss allowed here is a mean over reals plus a mean over fakes (the
+        # relativistic ones are refused), so each side is taken with the other held constant.
+        constant = logits.new_zeros(1)
+        loss = m * self.loss.d_loss(constant, fake_logits)
         if n:
-            fake_cond = None
-            if cond is not None:
-                fake_cond = self.data.fake_conditions(n, self.noise_rng).to(self.device)
-            z = torch.randn(n, self.G.latent_dim, generator=self.noise_rng).to(self.device)
-            with torch.no_grad(), self._autocast():
-                fake = self._G_run(z) if fake_cond is None else self._G_run(z, fake_cond)
-            both_cond = None if cond is None else torch.cat([cond, fake_cond])
-            with self._autocast():
-                logits = self.critic(torch.cat([real, fake.to(real.dtype)]), both_cond).float()
-            real_logits, fake_logits = logits[:n], logits[n:]
-            # Each loss is a mean over n samples; times n it is the sum of per-sample terms, the
-            # form whose per-sample gradients Opacus clips one by one.
-            with warnings.catch_warnings():  # Opacus' hooks fire on D's output; that is meant
-                warnings.filterwarnings("ignore", "Full backward hook", UserWarning)
-                (self.loss.d_loss(real_logits, fake_logits) * n).backward()
-            stats["d_acc_fake"] = (fake_logits.detach() < 0).float().mean()
-        self.opt_D.step()  # an empty batch changes nothing but still counts as an update
+            loss = loss + n * self.loss.d_loss(real_logits, constant)
+        with warnings.catch_warnings():  # Opacus' hooks fire on D's output; that is meant
+            warnings.filterwarnings("ignore", "Full backward hook", UserWarning)
+            loss.backward()
+        self.opt_D.step()
         self.d_updates += 1
-        return stats
+        return {"d_acc_fake": (fake_logits.detach() < 0).float().mean()}
 
     def _d_micro_batch(
         self, players: Players, stats: dict[str, torch.Tensor], lazy_reg: bool

@@ -7,9 +7,10 @@ DPGAN; Torkzadehmahani et al. 2019). Each D update:
 1. draws a **Poisson** batch: every real sample joins with probability ``q = batch_size / N``,
    from a generator seeded by the operating system and never stored (subsampling only amplifies
    privacy when the batch is secret, so a seed in config.json would void it);
-2. runs D once on the real samples and as many fakes (conditions drawn by the data's
-   ``fake_conditions``, never copied from the real batch), with the loss written as a *sum* of
-   per-sample terms so Opacus' per-sample gradients are those of one sample each;
+2. runs D once on the real samples and ``batch_size`` fakes, however many reals were drawn (so
+   that one added real sample adds one clipped gradient, not a fake's too; conditions drawn by
+   the data's ``fake_conditions``, never copied from the real batch), with the loss written as a
+   *sum* of per-sample terms so Opacus' per-sample gradients are those of one sample each;
 3. clips every per-sample gradient to ``max_grad_norm``, adds Gaussian noise of standard deviation
    ``noise_multiplier * max_grad_norm`` and divides by the expected batch (Opacus' ``DPOptimizer``;
    the noise also comes from an unstored OS seed).

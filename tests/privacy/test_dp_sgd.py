@@ -145,7 +145,7 @@ def test_private_image_gan_trains_d_by_dp_sgd_with_public_labels():
     tiny = {"g_width": 8, "d_width": 8}
     gan = ImageGAN(resolution=16, privacy={"epsilon": 10}, conditional=True, model=tiny)
     gan.fit("digits", steps=2, quiet=True)
-    assert gan.preset.name == "dcgan" and gan.model_config["d_batchnorm"] is False
+    assert gan.preset.name == "dp" and gan.model_config["d_batchnorm"] is False
     spent = gan.data_info["privacy"]["dp_sgd"]
     assert spent["d_updates"] == 2 and 0 < spent["epsilon_spent"] <= 10
     assert gan.generate(3, seed=0, condition=7).shape == (3, 1, 16, 16)
@@ -153,3 +153,22 @@ def test_private_image_gan_trains_d_by_dp_sgd_with_public_labels():
         ImageGAN("default", privacy={"epsilon": 1})
     with pytest.raises(GankitError, match="epsilon"):
         ImageGAN(privacy={"epsilon": 1, "eps": 2})
+
+
+def test_a_private_d_update_judges_batch_size_fakes_whatever_the_poisson_draw():
+    # One added real sample may add its own clipped gradient only: were the fakes as many as the
+    # drawn reals, it would add a fake's too (sensitivity 2C against noise calibrated for C).
+    torch.manual_seed(0)
+    G, D, _ = build_gan("mlp", {"data_dim": 2, "hidden": 8})
+    seen = []
+    D.register_forward_pre_hook(lambda module, args: seen.append(len(args[0])))
+    data = toy_mixture("ring", n=200, seed=0)
+    config = TrainConfig(steps=6, batch_size=20, health=False)
+    trainer = Trainer(G, D, data, config, privacy=DPSGD(8.0, 1e-5, 20 / 200, 6))
+    reals = []
+    draw = trainer.data.sample
+    trainer.data.sample = lambda n, generator: reals.append(draw(n, generator)) or reals[-1]
+    trainer.fit()
+    assert len(set(map(len, reals))) > 1  # Poisson batches vary in size
+    assert seen[0::2] == [len(batch) + 20 for batch in reals]  # D updates: reals + 20 fakes
+    assert seen[1::2] == [20] * 6  # G updates
