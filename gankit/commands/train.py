@@ -35,12 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         default=None,
-        help="training data, as the task reads it: images: digits (embedded), mnist "
-        "($GANKIT_DATA/mnist) or an image folder; text-images: digits or mnist (captioned); "
+        help="training data, as the task reads it: images: mnist-5k or digits (embedded), mnist "
+        "($GANKIT_DATA/mnist) or an image folder; text-images: mnist-5k, digits or mnist "
+        "(captioned); "
         "toy: ring or grid; tabular: a CSV file; pix2pix: mnist-edges, photos-colour or a folder "
         "with A/ and B/; cyclegan: digits-mnist or a folder with A/ and B/; superres: photos or "
         "an image folder. Default: the data gankit ships for the task (images, text-images: "
-        "digits; toy: ring; superres: photos), else it must be given",
+        "mnist-5k; toy: ring; superres: photos), else it must be given",
     )
     parser.add_argument("--preset", default=None, help="named configuration; see `gankit presets`")
     parser.add_argument("--out", default=None, help="run directory (default: runs/TASK)")

