@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from gankit.data.images import to_gray
+from gankit.errors import GankitError
 from gankit.metrics.classifier import DigitClassifierConfig, train_digit_classifier
 from gankit.metrics.frechet import frechet_distance
 from gankit.metrics.modes import mode_coverage
@@ -21,6 +22,8 @@ from gankit.metrics.modes import mode_coverage
 # The check reads a seeded subset of at most this many real images: enough for a 3-epoch
 # classifier and a stable FD, while reading all of MNIST cost 12 GB and minutes (issue 21).
 REAL_POOL = 10_000
+# Below this the 10 % held out is under 2 images, and FD needs 2 per set.
+MIN_REAL = 20
 # Images per forward pass: a conv net's activations for 50,000 digits at once are gigabytes.
 CHUNK = 500
 
@@ -49,6 +52,11 @@ def labelled_quality(
         >>> scores["fd"] > 0, scores["classes_covered"] <= 10
         (True, True)
     """
+    if len(dataset) < MIN_REAL:
+        raise GankitError(
+            f"the quick quality check needs at least {MIN_REAL} labelled images, "
+            f"'{dataset.name}' has {len(dataset)}; score the model with `gankit eval` instead"
+        )
     pool = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
     pool = pool[:REAL_POOL]
     real, labels = to_gray(dataset.batch(pool)), dataset.labels[pool]

@@ -454,8 +454,15 @@ class ImageGAN(Generator):
                     "note": "dataset has no class labels: run `gankit eval` with an extractor"
                 }
             }
-        from gankit.metrics.quick import labelled_quality
+        from gankit.metrics.quick import MIN_REAL, labelled_quality
 
+        if len(dataset) < MIN_REAL:
+            return {
+                "quality": {
+                    "note": f"{len(dataset)} images are too few for the quick check (it needs "
+                    f"{MIN_REAL}): run `gankit eval` with an extractor"
+                }
+            }
         n = min(len(dataset), 5000)
         fake_labels = self.labels_tensor(None, n) if self.condition == CLASS else None
         fakes = self.generate_raw(n, seed=12345)
