@@ -2,7 +2,10 @@
 
 import gzip
 import hashlib
+import shutil
+import subprocess
 from importlib.machinery import ModuleSpec
+from pathlib import Path
 
 import pytest
 import torch
@@ -82,3 +85,15 @@ def test_package_without_the_file_or_with_a_broken_one(tmp_path, monkeypatch):
     csv.write_bytes(gzip.compress(b"0,1,2\n3,4,5\n"))
     with pytest.raises(GankitError, match=r"\(2, 3\) table, not 5000 rows"):
         load_mnist_5k()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_run_trains_on_mnist_5k_without_shared_data(tmp_path):
+    repo = Path(__file__).resolve().parents[2]
+    argv = ["make", "-n", "-C", str(repo), "run", f"GANKIT_DATA={tmp_path}", f"VENV={tmp_path}/v"]
+    commands = subprocess.run(argv, capture_output=True, text=True, check=True).stdout  # dry run
+    assert "gankit train --data mnist-5k --preset default-cond" in commands
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mnist" / "train-images-idx3-ubyte.gz").touch()
+    commands = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    assert "gankit train --data mnist --preset default-cond" in commands
