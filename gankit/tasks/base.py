@@ -228,6 +228,8 @@ class GANTask:
     ) -> GANTask:
         """Train on ``data``; with ``out``, write checkpoints, samples, stats and a report there.
 
+        ``data`` None trains on the data the model last trained on, or else on the task's
+        :attr:`default_data` (the data ``gankit train`` uses without ``--data``).
         ``resume=True`` continues the newest checkpoint in ``out`` (same data, same config).
         ``max_seconds`` stops early at a wall-clock budget (the report records the steps reached).
         """
@@ -248,7 +250,9 @@ class GANTask:
                     "or choose another --out"
                 )
             preflight_output(out_dir)
-        dataset, info = self.open_data(data if data is not None else self.data_info.get("source"))
+        if data is None:  # the data it last trained on, else what the task ships (as the CLI)
+            data = self.data_info.get("source") or self.default_data
+        dataset, info = self.open_data(data)
         # A new dataset of the same shape fine-tunes the current weights; another shape rebuilds.
         rebuild = self.G is None or self.arch_config(info) != self.arch_config(self.data_info)
         self.data_info = info

@@ -45,6 +45,9 @@ def test_resolutions_follow_load_mnist(native):
 
 def test_is_the_default_data_of_the_image_tasks():
     assert ImageGAN.default_data == TextGAN.default_data == "mnist-5k"
+    # fit() without data trains on it too, as `gankit train` without --data does
+    gan = ImageGAN(resolution=16, batch_size=4, model={"g_width": 4, "d_width": 4})
+    assert gan.fit(steps=1, quiet=True).data_info["source"] == "mnist-5k"
 
 
 def test_digits_come_from_the_mnist_training_set(native):
