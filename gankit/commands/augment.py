@@ -136,7 +136,7 @@ def add_parser(sub: Any) -> None:
     images.add_argument(
         "--data",
         required=True,
-        help="labelled images: digits, mnist or a folder with one sub-folder per class",
+        help="labelled images: mnist-5k, digits, mnist or a folder with one sub-folder per class",
     )
     images.add_argument(
         "--labels-per-class",

@@ -129,7 +129,7 @@ def add_parser(sub: Any) -> None:
         description="Train the classifier whose features the metrics use; saved as an extractor "
         "directory for `gankit eval --extractor DIR`.",
     )
-    train.add_argument("--data", help="labelled data: digits, mnist, or a folder")
+    train.add_argument("--data", help="labelled data: mnist-5k, digits, mnist, or a folder")
     train.add_argument("--out", help="extractor directory to write")
     train.add_argument("--steps", type=int, default=936, help="training steps (default 936)")
     train.add_argument("--seed", type=int, default=0, help="seed (default 0)")

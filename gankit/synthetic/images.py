@@ -43,8 +43,8 @@ def labelled_images(data: Any, resolution: int | None = None) -> ImageData:
         images = open_dataset(str(data), resolution or 32)
     else:
         raise GankitError(
-            f"augment_images takes an ImageData, a dataset name (digits, mnist) or an image "
-            f"folder with one sub-folder per class, not {type(data).__name__}"
+            "augment_images takes an ImageData, a dataset name (mnist-5k, digits, mnist) or an "
+            f"image folder with one sub-folder per class, not {type(data).__name__}"
         )
     if images.labels is None:
         raise GankitError(
