@@ -23,7 +23,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,text,export,serve,tabular,audio,privacy,augment]"
+	$(BIN)/pip install --quiet -e ".[dev,text,export,serve,tabular,audio,privacy,augment,srdata]"
 	touch $(STAMP)
 
 run: $(STAMP)
