@@ -44,7 +44,8 @@ ALLOWED: dict[str, set[str]] = {
     "metrics": BASE | {"viz", "nn", "data"},
     # Provenance marks (gankit.provenance) sit on the foundation; tasks mark what they generate.
     "provenance": BASE,
-    "tasks": BASE | {"viz", "nn", "losses", "augment", "text", "data", "train", "metrics"}
+    "tasks": BASE
+    | {"viz", "nn", "losses", "augment", "text", "data", "train", "metrics"}
     | {"provenance"},
     "export": BASE | {"viz", "nn", "data", "metrics", "tasks"},
     "serve": BASE | {"viz", "encode", "nn", "data", "metrics", "tasks", "export", "provenance"},
