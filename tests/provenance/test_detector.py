@@ -10,7 +10,7 @@ from PIL import Image
 
 from gankit import GankitError, ImageGAN
 from gankit.cli import main as gankit
-from gankit.data import open_dataset
+from gankit.data import default_data_root, load_mnist, open_dataset
 from gankit.io import read_json, write_json
 from gankit.provenance import (
     Detector,
@@ -20,9 +20,10 @@ from gankit.provenance import (
     save_detector,
     train_detector,
 )
-from gankit.provenance.detector import TRAINING_ATTACKS
+from gankit.provenance.detector import TRAINING_ATTACKS, shipped_detector_dir
 
 TINY = DetectorConfig(widths=(8, 16, 16))
+MNIST_ROOT = default_data_root() / "mnist"
 
 
 def _auroc(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> float:
@@ -122,6 +123,25 @@ def test_bad_input_and_bad_directories_get_one_clear_message(tmp_path, trained):
     write_json(folder / "config.json", {**read_json(folder / "config.json"), "widht": 3})
     with pytest.raises(GankitError, match="unknown detector setting"):
         load_detector(folder)
+
+
+def test_the_shipped_detector_loads_and_reads_gray_as_rgb():
+    detector = load_detector()
+    assert (shipped_detector_dir() / "detector.safetensors").stat().st_size < 2_000_000
+    gray = torch.randint(0, 256, (2, 1, 32, 32), generator=torch.Generator().manual_seed(0))
+    gray = gray.to(torch.uint8)
+    probabilities = torch.cat([detect(gray), detect(gray.expand(-1, 3, -1, -1), detector)])
+    assert probabilities.shape == (4,) and ((probabilities >= 0) & (probabilities <= 1)).all()
+    assert torch.allclose(probabilities[:2], probabilities[2:])  # gray is read as R = G = B
+
+
+@pytest.mark.skipif(
+    not (MNIST_ROOT / "t10k-images-idx3-ubyte.gz").is_file(),
+    reason=f"MNIST IDX files not found in {MNIST_ROOT}; set GANKIT_DATA to the shared data folder",
+)
+def test_the_shipped_detector_calls_mnist_test_digits_real():
+    digits = load_mnist(MNIST_ROOT, "test", 32).images[:200]
+    assert (detect(digits) < 0.5).float().mean() > 0.95
 
 
 def _png(image: torch.Tensor, path) -> str:
