@@ -179,3 +179,36 @@ def test_cli_train_detector_and_detect(tmp_path, digits, capsys):
     assert gankit(["provenance", "detect", real, "--threshold", "1.5"]) == 2
     err = capsys.readouterr().err
     assert err.count("holds no detector") == 1 and "between 0 and 1" in err
+
+
+def test_serve_detects_generated_images(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from gankit.serve import create_app
+
+    gan = ImageGAN(resolution=32, batch_size=8, model={"g_width": 8, "d_width": 8})
+    run = gan.fit("digits", steps=1, quiet=True).save(tmp_path / "digits")
+    image = torch.randint(0, 256, (1, 32, 32), generator=torch.Generator().manual_seed(0))
+    path = _png(image.to(torch.uint8), tmp_path / "noise.png")
+    Image.new("L", (8, 8)).save(tmp_path / "tiny.png")
+    with TestClient(create_app([run])) as client:
+        with open(path, "rb") as file:
+            answer = client.post("/v1/provenance/detect", files={"image": file})
+        with open(path, "rb") as file:
+            strict = client.post(
+                "/v1/provenance/detect", files={"image": file}, data={"threshold": "0.999"}
+            )
+        with open(tmp_path / "tiny.png", "rb") as file:
+            tiny = client.post("/v1/provenance/detect", files={"image": file})
+        with open(path, "rb") as file:
+            bad = client.post("/v1/provenance/detect", files={"image": file}, data={"threshold": 2})
+    assert answer.status_code == 200, answer.text
+    (expected,) = detect(image[None].to(torch.uint8)).tolist()
+    assert answer.json() == {
+        "p_generated": expected,
+        "generated": expected >= 0.5,
+        "threshold": 0.5,
+    }
+    assert strict.json()["threshold"] == 0.999
+    assert tiny.status_code == 422 and "too small" in tiny.json()["error"]
+    assert bad.status_code == 422 and "between 0 and 1" in bad.json()["error"]
