@@ -74,6 +74,7 @@ SOURCES = (
     Source("mnist", "default", 0, 300, True),
     Source("mnist", "dcgan", 0, 300, True),
     Source("mnist", "default", 1, 100, True),
+    Source("mnist", "default", 5, 1000, True),
     Source("mnist", "default", 2, 600, False),
     Source("mnist", "dcgan", 3, 150, False),
     Source("mnist", "default-cond", 0, 300, False),
@@ -81,6 +82,7 @@ SOURCES = (
     Source("mnist", "default", 4, 1500, False),
     Source("colour", "default", 0, 300, True),
     Source("colour", "dcgan", 0, 200, True),
+    Source("colour", "default", 2, 800, True),
     Source("colour", "default", 1, 500, False),
     Source("colour", "resnet-sn", 0, 150, False, **_SMALL_RESNET),
 )
@@ -283,8 +285,10 @@ def record(args: argparse.Namespace) -> None:
     """Train every generator (or find it cached), then the detector over ``args.seeds``."""
     from gankit.io import file_sha256
 
+    seen = sum(s.seen for s in SOURCES if s.domain in args.domains)
     rec = protocol.Recording(
-        f"Detector of generated images: AUROC on unseen gankit models ({len(args.seeds)} seeds)",
+        f"Detector of generated images: AUROC on unseen gankit models ({seen} seen generators, "
+        f"{len(args.seeds)} seeds)",
         args,
     )
     body = ["### Generators", ""]

@@ -7,6 +7,8 @@ Routes (every one but ``/healthz`` needs the API key when one is set):
 - ``POST /v1/models/{name}/generate``: samples from a generator (JSON body,
   :class:`~gankit.serve.inference.GenerateRequest`);
 - ``POST /v1/models/{name}/apply``: an uploaded image through a translator (multipart);
+- ``POST /v1/provenance/detect``: P(generated) of an uploaded image by the shipped detector of
+  generated images (multipart: ``image``, ``threshold``);
 - ``GET /`` and ``GET /static/...``: the web page (no external resources).
 
 Every refusal is ``{"error": "one message"}`` with its 4xx status; an overloaded server answers
@@ -31,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gankit._version import __version__
 from gankit.config import replace
 from gankit.errors import GankitError
+from gankit.provenance.detector import DEFAULT_THRESHOLD
 from gankit.provenance.keys import key_bytes
 from gankit.serve import inference
 from gankit.serve.auth import check_key
@@ -263,6 +266,14 @@ def create_app(
             inference.apply, model, data, direction, format, ema, limits, mark_key
         )
         return _answer(files, response, model=name)
+
+    @router.post("/v1/provenance/detect")
+    async def detect_generated(
+        image: Annotated[UploadFile, File(description="the image to judge")],
+        threshold: Annotated[float, Form()] = DEFAULT_THRESHOLD,
+    ) -> dict[str, Any]:
+        data = await image.read(limits.max_upload_bytes + 1)
+        return await queue.run(inference.detect_upload, data, threshold, limits)
 
     def page_file(name: str) -> Callable[[], Awaitable[Response]]:
         async def serve_file() -> Response:

@@ -1,9 +1,10 @@
-"""The two inference routes' work, run on a worker thread: request in, output files out.
+"""The inference routes' work, run on a worker thread: request in, output files (or a verdict) out.
 
 ``generate`` draws exactly what ``gankit sample MODEL --seed S -n N`` draws for each seed and
 encodes it with the same encoders (:mod:`gankit.encode`), so the files are byte-identical to the
 command's: ``layout="images"`` to ``--out-dir`` (``sample-00000.png`` ...), ``layout="grid"`` to
-``--grid``; ``apply`` reads an upload as ``gankit apply`` reads a file.
+``--grid``; ``apply`` reads an upload as ``gankit apply`` reads a file; ``detect_upload`` scores
+one as ``gankit provenance detect`` scores a file.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from gankit import encode
-from gankit.provenance import mark
+from gankit.provenance import detect, mark
 from gankit.serve.errors import RequestError
 from gankit.serve.files import OutputFile
 from gankit.serve.limits import MAX_SEED, ServeLimits
@@ -196,3 +197,17 @@ def apply(
     return [
         OutputFile(f"output.{fmt}", encode.MEDIA_TYPES[fmt], encode.image_bytes(output[0], fmt))
     ]
+
+
+def detect_upload(data: bytes, threshold: float, limits: ServeLimits) -> dict[str, Any]:
+    """P(generated) of the upload by gankit's shipped detector of generated images, and the
+    decision at ``threshold`` (as ``gankit provenance detect`` prints them)."""
+    if not 0 < threshold < 1:
+        raise RequestError(422, f"threshold {threshold!r}: choose a number between 0 and 1")
+    image = read_upload(data, 3, limits)
+    (probability,) = detect(image.unsqueeze(0)).tolist()
+    return {
+        "p_generated": probability,
+        "generated": probability >= threshold,
+        "threshold": threshold,
+    }

@@ -10,7 +10,7 @@ from PIL import Image
 
 from gankit import GankitError, ImageGAN
 from gankit.cli import main as gankit
-from gankit.data import open_dataset
+from gankit.data import default_data_root, load_mnist, open_dataset
 from gankit.io import read_json, write_json
 from gankit.provenance import (
     Detector,
@@ -20,9 +20,10 @@ from gankit.provenance import (
     save_detector,
     train_detector,
 )
-from gankit.provenance.detector import TRAINING_ATTACKS
+from gankit.provenance.detector import TRAINING_ATTACKS, shipped_detector_dir
 
 TINY = DetectorConfig(widths=(8, 16, 16))
+MNIST_ROOT = default_data_root() / "mnist"
 
 
 def _auroc(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> float:
@@ -124,6 +125,25 @@ def test_bad_input_and_bad_directories_get_one_clear_message(tmp_path, trained):
         load_detector(folder)
 
 
+def test_the_shipped_detector_loads_and_reads_gray_as_rgb():
+    detector = load_detector()
+    assert (shipped_detector_dir() / "detector.safetensors").stat().st_size < 2_000_000
+    gray = torch.randint(0, 256, (2, 1, 32, 32), generator=torch.Generator().manual_seed(0))
+    gray = gray.to(torch.uint8)
+    probabilities = torch.cat([detect(gray), detect(gray.expand(-1, 3, -1, -1), detector)])
+    assert probabilities.shape == (4,) and ((probabilities >= 0) & (probabilities <= 1)).all()
+    assert torch.allclose(probabilities[:2], probabilities[2:])  # gray is read as R = G = B
+
+
+@pytest.mark.skipif(
+    not (MNIST_ROOT / "t10k-images-idx3-ubyte.gz").is_file(),
+    reason=f"MNIST IDX files not found in {MNIST_ROOT}; set GANKIT_DATA to the shared data folder",
+)
+def test_the_shipped_detector_calls_mnist_test_digits_real():
+    digits = load_mnist(MNIST_ROOT, "test", 32).images[:200]
+    assert (detect(digits) < 0.5).float().mean() > 0.95
+
+
 def _png(image: torch.Tensor, path) -> str:
     """Save a gray uint8 image (1, H, W) as a PNG file; returns its path."""
     Image.fromarray(image[0].numpy()).save(path)
@@ -159,3 +179,36 @@ def test_cli_train_detector_and_detect(tmp_path, digits, capsys):
     assert gankit(["provenance", "detect", real, "--threshold", "1.5"]) == 2
     err = capsys.readouterr().err
     assert err.count("holds no detector") == 1 and "between 0 and 1" in err
+
+
+def test_serve_detects_generated_images(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from gankit.serve import create_app
+
+    gan = ImageGAN(resolution=32, batch_size=8, model={"g_width": 8, "d_width": 8})
+    run = gan.fit("digits", steps=1, quiet=True).save(tmp_path / "digits")
+    image = torch.randint(0, 256, (1, 32, 32), generator=torch.Generator().manual_seed(0))
+    path = _png(image.to(torch.uint8), tmp_path / "noise.png")
+    Image.new("L", (8, 8)).save(tmp_path / "tiny.png")
+    with TestClient(create_app([run])) as client:
+        with open(path, "rb") as file:
+            answer = client.post("/v1/provenance/detect", files={"image": file})
+        with open(path, "rb") as file:
+            strict = client.post(
+                "/v1/provenance/detect", files={"image": file}, data={"threshold": "0.999"}
+            )
+        with open(tmp_path / "tiny.png", "rb") as file:
+            tiny = client.post("/v1/provenance/detect", files={"image": file})
+        with open(path, "rb") as file:
+            bad = client.post("/v1/provenance/detect", files={"image": file}, data={"threshold": 2})
+    assert answer.status_code == 200, answer.text
+    (expected,) = detect(image[None].to(torch.uint8)).tolist()
+    assert answer.json() == {
+        "p_generated": expected,
+        "generated": expected >= 0.5,
+        "threshold": 0.5,
+    }
+    assert strict.json()["threshold"] == 0.999
+    assert tiny.status_code == 422 and "too small" in tiny.json()["error"]
+    assert bad.status_code == 422 and "between 0 and 1" in bad.json()["error"]
