@@ -17,7 +17,8 @@ The ceiling trains the same classifier on as many real training digits. The DP c
 ``epsilon spent`` is the accountant's (Opacus RDP) after its last D update.
 
     python bench/privacy_mnist.py                                    # record (committed tree)
-    python bench/privacy_mnist.py --tune --no-record --contenders dp --seeds 0 --steps 200
+    python bench/privacy_mnist.py --tune --no-record --contenders dp --seeds 0 \
+        --options '{"steps": 200}'
 """
 
 from __future__ import annotations
