@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from gankit.errors import GankitError
 from gankit.nn.conditioning import (
+    NO_CONDITION,
     ConditionalSequential,
     ConditionSettings,
     batch_norm,
@@ -64,8 +65,16 @@ class DCGANConfig(ConditionSettings):
     pack: int = 1
     d_batchnorm: bool = True
     spectral_norm: bool = False
+    diversity: float = 0.0  # weight of G's diversity term (gankit.tasks.images.DiversityLoss)
 
     def __post_init__(self) -> None:
+        if not self.diversity >= 0:  # refuses NaN too
+            raise GankitError(f"dcgan diversity must be >= 0, got {self.diversity}")
+        if self.diversity and self.condition not in (NO_CONDITION, "class"):
+            raise GankitError(
+                "dcgan diversity pairs fakes of the same class: it needs condition 'class' or "
+                f"none, got {self.condition!r}"
+            )
         if self.resolution not in UPSAMPLINGS:
             raise GankitError(
                 f"dcgan does not support resolution {self.resolution}; supported resolutions: "

@@ -107,16 +107,24 @@ IMAGE_PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "dp",
-            "Differentially private (privacy=): a DCGAN pair sized for DP-SGD on CPU: a small D "
-            "without BatchNorm (per-sample clipping needs one gradient per image), a narrow G, "
-            "large batches and few steps (each D update spends budget). See docs/privacy.md.",
+            "Differentially private (privacy=): a DCGAN pair sized for DP-SGD on a CPU: D of width "
+            "16 without BatchNorm (per-sample clipping needs one gradient per image), G of width "
+            "16 with a diversity term (same-class fakes pushed apart: without minibatch-std G drew "
+            "one digit per class), batch 128 at lr 5e-4, 1000 steps, EMA of G. About 90 CPU s on "
+            "MNIST at 28 px. See docs/privacy.md.",
             "dcgan",
-            {"latent_dim": 64, "g_width": 16, "d_width": 16, "d_batchnorm": False},
+            {
+                "latent_dim": 64,
+                "g_width": 16,
+                "d_width": 16,
+                "d_batchnorm": False,
+                "diversity": 1.0,
+            },
             TrainConfig(
-                steps=300,
-                batch_size=500,
-                lr_g=1e-3,
-                lr_d=1e-3,
+                steps=1000,
+                batch_size=128,
+                lr_g=5e-4,
+                lr_d=5e-4,
                 betas=(0.5, 0.999),
                 ema_beta=0.99,
                 health=False,  # its probe reads real images
@@ -168,6 +176,40 @@ class AuxClassifierLoss(Objective):
     ) -> dict[str, torch.Tensor]:
         D = getattr(players.D, "module", players.D)
         return {"aux": self.weight * F.cross_entropy(D.classify(fake).float(), cond)}
+
+
+class DiversityLoss(Objective):
+    """G's diversity term (after DSGAN, Yang et al. 2019): pushes fakes of the same class apart.
+
+    The batch's fakes are sorted by class and taken in pairs; G adds ``-weight`` times the mean L1
+    distance of the pairs whose classes agree (every pair when unconditional). Their latents are
+    independent draws, so this is DSGAN's distance ratio with the latent distance taken as
+    constant. Without it the DCGAN pair under DP-SGD (no minibatch-std, no R1) drew one digit per
+    class (docs/privacy.md). It reads only fakes: under ``privacy=`` it costs no budget.
+
+    Example:
+        >>> fake = torch.stack([torch.zeros(1, 2, 2), torch.ones(1, 2, 2)])
+        >>> DiversityLoss(2.0).g_terms(None, None, fake, torch.tensor([3, 3]))["diversity"].item()
+        -2.0
+    """
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+
+    def g_terms(
+        self, players: Players, real: torch.Tensor | None, fake: torch.Tensor, cond: Condition
+    ) -> dict[str, torch.Tensor]:
+        if cond is not None:
+            order = torch.argsort(cond, stable=True)
+            fake, cond = fake[order], cond[order]
+        pairs = len(fake) // 2 * 2
+        first, second = fake[0:pairs:2], fake[1:pairs:2]
+        distance = (first - second).abs().flatten(1).mean(1)  # (pairs,)
+        same = torch.ones_like(distance)
+        if cond is not None:
+            same = (cond[0:pairs:2] == cond[1:pairs:2]).to(distance.dtype)
+        mean = (distance * same).sum() / same.sum().clamp(min=1)
+        return {"diversity": -self.weight * mean}
 
 
 class ImageGAN(Generator):
@@ -316,7 +358,14 @@ class ImageGAN(Generator):
 
     def objective(self) -> Objective | None:
         settings = {**self.preset.model, **self.model_overrides}
-        return AuxClassifierLoss() if settings.get("aux_classifier") else None
+        diversity = settings.get("diversity", 0.0)
+        if settings.get("aux_classifier"):
+            if diversity:
+                raise GankitError(
+                    "model.diversity and model.aux_classifier cannot be combined; choose one"
+                )
+            return AuxClassifierLoss()
+        return DiversityLoss(diversity) if diversity else None
 
     # ------------------------------------------------------------------ data
     def open_data(self, data: Any) -> tuple[ImageData | LabelledImages, dict[str, Any]]:

@@ -201,3 +201,33 @@ def test_cli_trains_conditionally_and_samples_by_label(tiny_train_args, tmp_path
 def test_cli_conditional_needs_the_image_task(capsys):
     assert main(["train", "--task", "toy", "--data", "ring", "--conditional"]) == 2
     assert "task 'toy' does not take --conditional" in capsys.readouterr().err
+
+
+def test_diversity_term_pushes_apart_fakes_of_one_class_only():
+    from gankit.tasks.images import DiversityLoss
+
+    same = torch.stack([torch.zeros(1, 4, 4), torch.ones(1, 4, 4)])  # L1 distance 1
+    loss = DiversityLoss(0.5)
+    assert loss.g_terms(None, None, same, torch.tensor([2, 2]))["diversity"].item() == -0.5
+    # Different classes are not a pair: a 0 and a 1 differing says nothing about variety.
+    assert loss.g_terms(None, None, same, torch.tensor([0, 1]))["diversity"].item() == 0.0
+    # Sorted by class first: [A0, B1, A'0, B'1] pairs (A0, A'0) and (B1, B'1).
+    fakes = torch.stack([torch.zeros(1, 2, 2), torch.ones(1, 2, 2), -torch.ones(1, 2, 2)] * 2)[:4]
+    term = loss.g_terms(None, None, fakes, torch.tensor([0, 1, 0, 1]))["diversity"]
+    assert term.item() == pytest.approx(-0.5 * (1.0 + 1.0) / 2)
+    fakes.requires_grad_(True)
+    loss.g_terms(None, None, fakes, None)["diversity"].backward()  # unconditional: every pair
+    assert fakes.grad.abs().sum() > 0
+
+
+def test_diversity_weight_is_checked_and_reaches_the_trainer(tmp_path):
+    def tiny(model):
+        return ImageGAN("default", resolution=16, conditional=True, model=model, **OPTIONS)
+
+    with pytest.raises(GankitError, match="diversity must be >= 0"):
+        tiny({**TINY, "diversity": -1.0}).fit("digits", steps=1, quiet=True)
+    with pytest.raises(GankitError, match="cannot be combined"):
+        tiny({**TINY, "diversity": 1.0, "aux_classifier": True}).objective()
+    gan = tiny({**TINY, "diversity": 1.0}).fit("digits", steps=1, quiet=True)
+    gan.save(tmp_path)
+    assert load(tmp_path).objective().weight == 1.0  # config.json keeps the term
