@@ -72,14 +72,19 @@ def read_adult(path: Path, **options) -> pd.DataFrame:
     return frame
 
 
+def load_adult(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(adult.data, adult.test) under ``root / "adult"``; callers carve their own validation."""
+    folder = root / "adult"
+    return read_adult(folder / "adult.data"), read_adult(folder / "adult.test", skiprows=1)
+
+
 def load_split(split: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(training rows, evaluation rows) of ``split``; only ``test`` reads adult.test."""
     from sklearn.model_selection import train_test_split
 
-    folder = default_data_root() / "adult"
-    data = read_adult(folder / "adult.data")
     if split == "test":
-        return data, read_adult(folder / "adult.test", skiprows=1)
+        return load_adult(default_data_root())
+    data = read_adult(default_data_root() / "adult" / "adult.data")
     train, validation = train_test_split(
         data, test_size=VALIDATION_SHARE, stratify=data[TARGET], random_state=0
     )
