@@ -139,6 +139,19 @@ def test_cli_trains_a_private_table_and_records_epsilon(tmp_path):
     assert config["data"]["privacy"]["dp_sgd"]["epsilon_spent"] <= 2
 
 
+def test_cli_trains_private_images_and_reports_epsilon(tmp_path):
+    from gankit.cli import main
+
+    out = tmp_path / "run"
+    argv = ["train", "--data", "digits", "--resolution", "16", "--privacy", "10", "--steps", "2"]
+    argv += ["--out", str(out), "--quiet", "--set", "model.g_width=8", "--set", "model.d_width=8"]
+    assert main(argv) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["preset"] == "dp" and config["data"]["privacy"]["delta"] == 1e-5
+    assert 0 < config["data"]["privacy"]["dp_sgd"]["epsilon_spent"] <= 10
+    assert "## privacy_budget" in (out / "report.md").read_text()
+
+
 def test_private_image_gan_trains_d_by_dp_sgd_with_public_labels():
     from gankit import ImageGAN
 
