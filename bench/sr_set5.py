@@ -251,7 +251,8 @@ def main() -> None:
             *lines,
             "",
             f"- Training data: patches of the {len(TRAINING_IMAGES)} photographs/textures in "
-            "`gankit.data.superres.TRAINING_IMAGES` (scikit-image, scikit-learn, matplotlib); "
+            "`gankit.data.superres.TRAINING_IMAGES` (scikit-image, scikit-learn, matplotlib and "
+            "the `srdata` extra's PyWavelets, glymur, mahotas); "
             "Set5/Set14 only evaluated.",
             "- Steps are cut to fit a shared 2-core machine: this is not the 2,000-step PSNR "
             "model of earlier sections.",
