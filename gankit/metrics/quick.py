@@ -1,10 +1,10 @@
 """A quick, self-contained quality check for labelled image datasets, used by training reports.
 
 A small classifier is trained on 90 % of a seeded subset of the real images (at most
-``REAL_POOL``), so no external weights are
-needed. Generated images are then scored with its penultimate features (Fréchet distance) and its
-predictions (class coverage). The same FD between the training images and the held-out 10 % shows
-the noise floor (at a shared sample count): a generator cannot be expected to beat real data.
+``REAL_POOL``), so no external weights are needed. Generated images are then scored with its
+penultimate features (Fréchet distance) and its predictions (class coverage). The same FD
+between the training images and the held-out 10 % shows the noise floor (at a shared sample
+count): a generator cannot be expected to beat real data.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def labelled_quality(
     pool = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
     pool = pool[:REAL_POOL]
     real, labels = to_gray(dataset.batch(pool)), dataset.labels[pool]
-    n_test = max(len(real) // 10, 1)
+    n_test = len(real) // 10  # at least 2 (MIN_REAL)
     test, train = torch.arange(n_test), torch.arange(n_test, len(real))
     num_classes = len(dataset.class_names)
     steps = min(max_steps, max(3 * len(train) // 128, 1))
