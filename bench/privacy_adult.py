@@ -25,7 +25,6 @@ smartnoise-synth's DP-CTGAN is not run: smartnoise-synth 1.0.8 (the newest) requ
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -154,11 +153,10 @@ def main() -> None:
     results: dict[str, list[dict]] = {}
     for key in chosen:
         name, argv = CONTENDERS[key]
-        seeds = args.seeds if key in HEADLINE else args.control_seeds
-        for seed in [int(s) for s in seeds.split(",")]:
-            run = rec.run(name, [*me, *argv, *shared, "--seed", str(seed)], seed=seed, threads=1)
-            results.setdefault(key, []).append(run.result)
-            print(json.dumps(run.result), flush=True)
+        seeds = [int(s) for s in (args.seeds if key in HEADLINE else args.control_seeds).split(",")]
+        results.setdefault(key, []).extend(
+            rec.run_seeds(name, [*me, *argv, *shared], seeds, threads=1)
+        )
     rec.write(body(results, args))
 
 

@@ -143,11 +143,10 @@ def main() -> None:
     results: dict[str, list[dict]] = {}
     for key in chosen:
         name, argv = CONTENDERS[key]
-        seeds = args.real_seeds if key == "real" else args.seeds
-        for seed in [int(s) for s in seeds.split(",")]:
-            run = rec.run(name, [*me, *argv, *shared, "--seed", str(seed)], seed=seed, threads=1)
-            results.setdefault(key, []).append(run.result)
-            print(json.dumps(run.result), flush=True)
+        seeds = [int(s) for s in (args.real_seeds if key == "real" else args.seeds).split(",")]
+        results.setdefault(key, []).extend(
+            rec.run_seeds(name, [*me, *argv, *shared], seeds, threads=1)
+        )
     rec.write(body(results, args))
 
 

@@ -274,6 +274,17 @@ class Recording:
         print(measurement.row(), flush=True)
         return measurement
 
+    def run_seeds(
+        self, name: str, argv: Sequence[str], seeds: Sequence[int], *, threads: int | None = None
+    ) -> list[dict]:
+        """:meth:`run` once per seed with ``--seed S`` appended; each child's result, in order."""
+        results = []
+        for seed in seeds:
+            measured = self.run(name, [*argv, "--seed", str(seed)], seed=seed, threads=threads)
+            print(json.dumps(measured.result), flush=True)
+            results.append(measured.result)
+        return results
+
     def header(self) -> str:
         """The conditions of the run, one bullet each."""
         command = "python " + " ".join([os.path.relpath(sys.argv[0], self.root), *sys.argv[1:]])

@@ -129,3 +129,11 @@ def test_mean_std_states_n_and_flags_too_few_seeds():
     )
     with pytest.raises(ValueError):
         protocol.mean_std([])
+
+
+def test_run_seeds_appends_each_seed_and_returns_the_results_in_order(repo):
+    rec = protocol.Recording("t", _options(), root=repo)
+    echo = "import json, sys; print(json.dumps({'seed': int(sys.argv[-1])}))"
+    results = rec.run_seeds("echo", [sys.executable, "-c", echo, "--seed-follows"], [3, 1])
+    assert results == [{"seed": 3}, {"seed": 1}]
+    assert [m.seed for m in rec.measurements] == [3, 1]
