@@ -109,8 +109,9 @@ def _periodic_eval(gan: Any, args: argparse.Namespace) -> list:
     from gankit.tasks.evaluation import PeriodicEval
 
     data, _ = gan.open_data(args.data)
+    images = getattr(data, "data", data)  # the images behind class labels or clusters
     extractor = build_extractor("model-dir", path=args.extractor)
-    real = real_images(data, 2000, seed=0)
+    real = real_images(images, 2000, seed=0)
     return [PeriodicEval(real, extractor, args.eval_every, best_dir=Path(args.out) / "best")]
 
 

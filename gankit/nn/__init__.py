@@ -30,6 +30,7 @@ from gankit.nn.layers import MinibatchStd, pack_samples
 from gankit.nn.mlp import MLPConfig, build_mlp
 from gankit.nn.resnet import ResNetConfig, build_resnet
 from gankit.nn.rrdb import RRDBConfig, build_rrdb
+from gankit.nn.self_conditioning import ClusterConditionedGenerator
 from gankit.nn.tabular import TabularConfig, build_tabular
 from gankit.nn.translation import CycleGANConfig, Pix2PixConfig, build_cyclegan, build_pix2pix
 
@@ -98,11 +99,18 @@ def build_gan(
 ) -> tuple[nn.Module, nn.Module, Any]:
     """Build ``(G, D, config)`` for architecture ``arch`` from a plain dict of settings.
 
+    A config with ``clusters`` builds the class-conditional pair over clusters and wraps G in a
+    :class:`~gankit.nn.self_conditioning.ClusterConditionedGenerator` (self-conditioning).
+
     The returned config is the frozen dataclass actually used (defaults filled in); saving it with
     :func:`gankit.config.to_dict` is enough to rebuild the same modules.
     """
     config = config_from_dict(arch, config_dict, registry)
-    generator, discriminator = get_architecture(arch, registry).build(config)
+    clusters = getattr(config, "clusters", 0)
+    built = config.by_cluster() if clusters else config
+    generator, discriminator = get_architecture(arch, registry).build(built)
+    if clusters:
+        generator = ClusterConditionedGenerator(generator, clusters)
     return generator, discriminator, config
 
 

@@ -33,7 +33,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -207,6 +207,9 @@ class ConditionSettings:
     a much lower FD (docs/BENCHMARKS.md, "Class embedding width (digits)").
     ``projection``: D adds ``<embed(y), phi(x)>`` (Miyato & Koyama); off leaves D unconditional.
     ``aux_classifier``: D also predicts the class from its features (AC-GAN; class kind only).
+    ``clusters``: self-conditioning (:mod:`gankit.nn.self_conditioning`): G and D are built
+    class-conditional over this many clusters of the training images, and G draws its own
+    cluster from the noise when called without one. 0: off. Needs ``condition="none"``.
     """
 
     condition: str = NO_CONDITION
@@ -214,6 +217,7 @@ class ConditionSettings:
     condition_embed: int = 16
     projection: bool = True
     aux_classifier: bool = False
+    clusters: int = 0
 
     @property
     def conditional(self) -> bool:
@@ -221,6 +225,19 @@ class ConditionSettings:
 
     def check_condition(self, arch: str, pack: int = 1) -> None:
         """Refuse inconsistent conditioning settings, naming the field and what to do."""
+        if self.clusters:
+            if self.clusters < 2 or self.condition != NO_CONDITION:
+                raise GankitError(
+                    f"{arch} clusters must be 0 (off) or >= 2 on a model without another "
+                    f"condition, got clusters={self.clusters}, condition={self.condition!r}"
+                )
+            if pack != 1:
+                raise GankitError(
+                    f"{arch}: clusters (self-conditioning) and pack (PacGAN) cannot be combined, "
+                    "since a pack mixes clusters; set clusters to 0 or pack to 1"
+                )
+            self.by_cluster().check_condition(arch, pack)
+            return
         if self.condition == NO_CONDITION:
             if self.aux_classifier:
                 raise GankitError(f"{arch} aux_classifier needs condition='class'")
@@ -242,6 +259,10 @@ class ConditionSettings:
         if pack != 1:
             # A pack mixes samples of different conditions; one condition per logit is undefined.
             raise GankitError(f"{arch}: a conditional D cannot pack samples; set pack=1")
+
+    def by_cluster(self) -> ConditionSettings:
+        """These settings as the class-conditional model over clusters that is actually built."""
+        return replace(self, condition=LabelEncoder.kind, condition_size=self.clusters, clusters=0)
 
     def generator_encoder(self) -> ConditionEncoder | None:
         """G's shared condition embedding, or None for an unconditional model."""

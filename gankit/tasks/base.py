@@ -231,7 +231,8 @@ class GANTask:
         ``data`` None trains on the data the model last trained on, or else on the task's
         :attr:`default_data` (the data ``gankit train`` uses without ``--data``).
         ``resume=True`` continues the newest checkpoint in ``out`` (same data, same config).
-        ``max_seconds`` stops early at a wall-clock budget (the report records the steps reached).
+        ``max_seconds`` stops early at a wall-clock budget (the report records the steps reached);
+        the budget includes opening the data, which for some recipes is work (clustering).
         """
         if max_seconds is not None and not (max_seconds > 0):  # also refuses NaN
             raise GankitError(
@@ -252,6 +253,7 @@ class GANTask:
             preflight_output(out_dir)
         if data is None:  # the data it last trained on, else what the task ships (as the CLI)
             data = self.data_info.get("source") or self.default_data
+        opened = time.perf_counter()
         dataset, info = self.open_data(data)
         # A new dataset of the same shape fine-tunes the current weights; another shape rebuilds.
         rebuild = self.G is None or self.arch_config(info) != self.arch_config(self.data_info)
@@ -281,6 +283,8 @@ class GANTask:
             # A run stopped before its first checkpoint has only config.json: start it at step 0.
             trainer.resume()
         started, start_step = time.perf_counter(), trainer.step
+        if max_seconds is not None:
+            max_seconds = max(max_seconds - (started - opened), 0.0)
         try:
             trainer.fit(max_seconds)
         finally:
