@@ -43,6 +43,7 @@ from _record import ROOT  # noqa: E402
 
 from gankit import ImageGAN  # noqa: E402
 from gankit.data import default_data_root, load_mnist  # noqa: E402
+from gankit.data.images import real_images  # noqa: E402
 from gankit.metrics import (  # noqa: E402
     DigitClassifier,
     DigitClassifierConfig,
@@ -253,6 +254,15 @@ def score(judge: DigitClassifier, real_features: torch.Tensor, images: np.ndarra
     }
 
 
+def judge_floor(judge: DigitClassifier, real_features: torch.Tensor, mnist: Path, n: int) -> float:
+    """FD of ``n`` real training digits (seeded draw) against the test set: the best FD a
+    generator can hope for under this judge."""
+    train = load_mnist(mnist, "train")
+    with torch.no_grad():
+        features = judge.features(real_images(train, n, seed=0))
+    return frechet_distance(real_features, features)
+
+
 def budget_table(runs: list[dict]) -> str:
     """One row per contender at one budget: metrics as mean ± std over seeds, costs as means."""
     rows = [
@@ -365,6 +375,7 @@ def main() -> None:
     test = load_mnist(mnist, "test")
     with torch.no_grad():
         real_features = judge.features(test.batch(torch.arange(len(test))))
+    floor = judge_floor(judge, real_features, mnist, args.n)
     for run in runs:
         images = np.load(run["npy"])
         run.update(score(judge, real_features, images))
@@ -376,8 +387,9 @@ def main() -> None:
                         f"\n\n{table}")  # fmt: skip
     body = (
         f"{judge_note(out / 'judge')} FD/KID on its 128-d penultimate features; {args.n} "
-        f"samples per contender against the 10,000 MNIST test images. Sample grids: "
-        f"`{out}/*.png`.\n\n" + "\n\n".join(sections) + "\n"
+        f"samples per contender against the 10,000 MNIST test images. The judge's floor, "
+        f"{args.n} real training digits (seeded draw) against the same test images: FD "
+        f"{floor:.2f}. Sample grids: `{out}/*.png`.\n\n" + "\n\n".join(sections) + "\n"
     )
     if len(budgets) > 1:
         # docs/img/ only for a recorded section; a look stays in the output folder
