@@ -90,7 +90,8 @@ def train_contender(name: str, seconds: float, n: int) -> dict:
     gan.fit(data, quiet=True, max_seconds=seconds, callbacks=[monitor])
     seconds_run = time.perf_counter() - started
     samples = gan.generate(n, seed=0)  # uint8 (n, 3, 28, 28)
-    path = OUT / f"{preset}.npy"
+    # Named by the contender, not the preset: two contenders share the preset `default`.
+    path = OUT / f"{list(CONTENDERS).index(name)}-{preset}.npy"
     np.save(path, samples.numpy())
     return {
         "name": name,
