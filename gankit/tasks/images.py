@@ -266,7 +266,7 @@ class ImageGAN(Generator):
         self.resolution = resolution
         self.channels = channels
         if self.privacy is not None:
-            settings = {**self.preset.model, **self.model_overrides}
+            settings = self.model_settings
             if settings.get("minibatch_std") or settings.get("aux_classifier"):
                 raise GankitError(
                     "privacy= cannot train a D with minibatch_std (it mixes the samples of a "
@@ -302,12 +302,16 @@ class ImageGAN(Generator):
             gan.privacy = _image_privacy({k: settings[k] for k in _IMAGE_PRIVACY})
         return gan
 
+    @property
+    def model_settings(self) -> dict[str, Any]:
+        """The architecture settings asked for: the preset's, then ``model=`` overrides."""
+        return {**self.preset.model, **self.model_overrides}
+
     # ---------------------------------------------------------- conditioning
     @property
     def condition(self) -> str:
         """What the model is conditioned on: ``"none"`` or ``"class"``."""
-        settings = {**self.preset.model, **self.model_overrides}
-        return settings.get("condition", NO_CONDITION)
+        return self.model_settings.get("condition", NO_CONDITION)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -366,7 +370,7 @@ class ImageGAN(Generator):
         return torch.tensor([self.class_index(label) for label in labels], dtype=torch.int64)
 
     def objective(self) -> Objective | None:
-        settings = {**self.preset.model, **self.model_overrides}
+        settings = self.model_settings
         diversity = settings.get("diversity", 0.0)
         if settings.get("aux_classifier"):
             if diversity:
@@ -416,7 +420,7 @@ class ImageGAN(Generator):
     def clusters_for(self, size: int) -> int:
         """How many clusters an unconditional model self-conditions on for ``size`` images: the
         setting ``clusters``, fewer on a small set (at least 20 images each), 0 if under 2."""
-        settings = {**self.preset.model, **self.model_overrides}
+        settings = self.model_settings
         if self.condition != NO_CONDITION or not settings.get("clusters"):
             return 0
         clusters = min(settings["clusters"], size // _IMAGES_PER_CLUSTER)
