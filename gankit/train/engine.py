@@ -675,10 +675,16 @@ class Trainer:
             yield
             return
 
+        # Counted per process: distributed, another rank's Ctrl-C sets _stop_requested here
+        # through the agreement, and this rank's own copy of that Ctrl-C may arrive only after
+        # (torchrun signals the ranks one by one); that copy is no "second" Ctrl-C.
+        signalled = False
+
         def request_stop(signum, frame):
-            if self._stop_requested:  # a second signal means "now"
+            nonlocal signalled
+            if signalled:  # a second signal means "now"
                 raise KeyboardInterrupt
-            self._stop_requested = True
+            signalled = self._stop_requested = True
 
         # A signal the parent chose to ignore (a background shell ignores SIGINT) stays ignored,
         # as Python itself does for SIGINT: the user asked for this process to be immune to it.

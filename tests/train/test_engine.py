@@ -111,6 +111,28 @@ def test_signal_stops_cleanly_with_a_checkpoint(digits16, tmp_path, signum):
     assert {sig: signal.getsignal(sig) for sig in before} == before  # handlers restored
 
 
+def test_own_signal_after_another_ranks_stop_is_not_a_second_ctrl_c(digits16, tmp_path):
+    # Distributed, the agreement stops this rank for another rank's Ctrl-C; torchrun's copy of
+    # the signal for this rank may arrive only while it saves the final checkpoint.
+    trainer = make_trainer(digits16, tmp_path, steps=50, checkpoint_every=100)
+    save = trainer.save_checkpoint
+
+    class AgreedStopAt(Callback):
+        def on_step_end(self, trainer):
+            if trainer.step == 3:
+                trainer._stop_requested = True  # what _agree_on_stops sets
+
+    def signalled_while_saving():
+        os.kill(os.getpid(), signal.SIGINT)
+        return save()
+
+    trainer.callbacks.append(AgreedStopAt())
+    trainer.save_checkpoint = signalled_while_saving
+    with pytest.raises(TrainingInterrupted, match="gankit resume"):
+        trainer.fit()
+    assert latest_checkpoint(tmp_path).name == "step-000003"
+
+
 def test_ignored_sigint_stays_ignored(digits16, tmp_path):
     live = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
