@@ -33,6 +33,7 @@ from gankit.data import (
 )
 from gankit.data.clusters import ClusteredImages, clustered
 from gankit.errors import GankitError
+from gankit.io import load_tensors, save_tensors
 from gankit.nn.conditioning import NO_CONDITION
 from gankit.nn.generate import generate, slerp
 from gankit.tasks.base import Generator, Preset
@@ -44,6 +45,7 @@ from gankit.viz import image_grid, save_gif, save_image_grid, to_uint8
 CLASS = "class"
 _GRID_COLUMNS = 8  # samples per class row in the progress grid
 _GRID_MAX_CLASSES = 20  # rows shown at most; a 100-class folder would make an unreadable grid
+_CLUSTER_CENTRES = "clusters.safetensors"
 # Self-conditioning asks for at least this many images per cluster: fewer clusters on small sets.
 _IMAGES_PER_CLUSTER = 20
 
@@ -265,6 +267,9 @@ class ImageGAN(Generator):
             raise GankitError(f"resolution must be a positive number of pixels, got {resolution!r}")
         self.resolution = resolution
         self.channels = channels
+        # Self-conditioning's k-means centres, kept with a trained model (clusters.safetensors)
+        # so that fine-tuning labels new images with the clusters G's embeddings learnt.
+        self.cluster_centres: torch.Tensor | None = None
         if self.privacy is not None:
             settings = self.model_settings
             if settings.get("minibatch_std") or settings.get("aux_classifier"):
@@ -413,7 +418,8 @@ class ImageGAN(Generator):
             return labelled(dataset), info
         clusters = self.clusters_for(len(dataset))
         if clusters:
-            dataset = clustered(dataset, clusters, seed=self.train_config.seed)
+            seed, kept = self.train_config.seed, self.cluster_centres
+            dataset = clustered(dataset, clusters, seed=seed, centres=kept)
             info["clusters"] = dataset.sizes.tolist()
         return dataset, info
 
@@ -443,6 +449,26 @@ class ImageGAN(Generator):
             for G in (self.G, self.G_ema):
                 if G is not None:
                     getattr(G, "module", G).set_frequencies(dataset.sizes)
+            self.cluster_centres = dataset.centres
+
+    def save_extras(self, out: Path) -> None:
+        """Self-conditioning's cluster centres, when the model has them."""
+        if self.cluster_centres is not None:
+            save_tensors(out / _CLUSTER_CENTRES, {"centres": self.cluster_centres})
+
+    def load_extras(self, path: Path) -> None:
+        """The cluster centres back; a self-conditioned model saved before they were kept has
+        none, and fine-tuning it clusters its new data afresh."""
+        clusters = len(self.data_info.get("clusters", ()))
+        if not clusters or not (path / _CLUSTER_CENTRES).is_file():
+            return
+        centres = load_tensors(path / _CLUSTER_CENTRES).get("centres")
+        if centres is None or centres.dim() != 2 or len(centres) != clusters:
+            raise GankitError(
+                f"{path / _CLUSTER_CENTRES}: 'centres' is missing or not ({clusters}, D); the file "
+                "is damaged or belongs to another model"
+            )
+        self.cluster_centres = centres.float()
 
     # -------------------------------------------------------------- sampling
     @property

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gankit.data import open_dataset
-from gankit.data.clusters import cluster_labels, clustered
+from gankit.data.clusters import cluster_centres, cluster_labels, clustered, nearest_cluster
 from gankit.errors import GankitError
 
 
@@ -34,3 +34,23 @@ def test_an_impossible_number_of_clusters_is_refused(clusters):
     images = torch.zeros(10, 1, 8, 8, dtype=torch.uint8)
     with pytest.raises(GankitError, match="cannot split 10 images"):
         cluster_labels(images, clusters)
+
+
+def test_kept_centres_label_new_images_with_the_same_ids():
+    digits = open_dataset("digits", 16, None)
+    first = clustered(digits, 20, seed=0)
+    # Another seed finds the clusters in another order; the kept centres keep the ids.
+    assert not torch.equal(cluster_labels(digits.images, 20, seed=1), first.clusters)
+    again = clustered(digits, 20, seed=1, centres=first.centres)
+    assert torch.equal(again.clusters, first.clusters) and again.centres is first.centres
+    assert torch.equal(nearest_cluster(digits.images[:5], first.centres), first.clusters[:5])
+
+
+def test_centres_of_another_count_or_image_size_are_replaced():
+    digits = open_dataset("digits", 16, None)
+    centres = cluster_centres(digits.images, 20, seed=0)
+    assert clustered(digits, 10, centres=centres).centres.shape == (10, 256)
+    small = open_dataset("digits", 8, None)
+    assert clustered(small, 20, centres=centres).centres.shape == (20, 64)
+    with pytest.raises(GankitError, match="another size"):
+        nearest_cluster(small.images, centres)

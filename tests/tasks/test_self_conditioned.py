@@ -1,12 +1,15 @@
 """The `default` image recipe self-conditions on clusters and stays unconditional to its users."""
 
 import time
+from dataclasses import replace
 
 import pytest
 import torch
 
 from gankit import GankitError, ImageGAN, load
 from gankit.data import ImageData
+from gankit.data.clusters import cluster_labels, nearest_cluster
+from gankit.io import save_tensors
 
 TINY = {"g_width": 8, "d_width": 8}
 
@@ -29,6 +32,34 @@ def test_default_clusters_the_data_and_samples_with_its_frequencies(trained, tmp
     trained.save(tmp_path / "m")
     again = load(tmp_path / "m")
     assert torch.equal(again.generate(16, seed=4), trained.generate(16, seed=4))
+
+
+def test_fine_tuning_keeps_the_clusters_the_model_learnt(trained, tmp_path):
+    trained.save(tmp_path / "m")
+    again = load(tmp_path / "m")
+    assert torch.equal(again.cluster_centres, trained.cluster_centres)
+    # Another seed would find the clusters in another order; the kept centres keep the ids.
+    again.train_config = replace(again.train_config, seed=1)
+    dataset, _ = again.open_data("digits")
+    assert torch.equal(
+        dataset.clusters, nearest_cluster(dataset.data.images, trained.cluster_centres)
+    )
+    assert not torch.equal(dataset.clusters, cluster_labels(dataset.data.images, 50, seed=1))
+
+
+def test_a_model_saved_without_centres_loads_and_clusters_anew(trained, tmp_path):
+    trained.save(tmp_path / "m")
+    (tmp_path / "m" / "clusters.safetensors").unlink()  # as saved before centres were kept
+    again = load(tmp_path / "m")
+    assert again.cluster_centres is None
+    assert torch.equal(again.generate(4, seed=1), trained.generate(4, seed=1))
+
+
+def test_damaged_cluster_centres_are_named(trained, tmp_path):
+    trained.save(tmp_path / "m")
+    save_tensors(tmp_path / "m" / "clusters.safetensors", {"centres": torch.zeros(3, 256)})
+    with pytest.raises(GankitError, match="clusters.safetensors.*damaged"):
+        load(tmp_path / "m")
 
 
 @pytest.mark.parametrize(("count", "clusters"), [(30, 0), (100, 5), (5000, 50)])
