@@ -1,0 +1,74 @@
+"""One FD curve plot from every recorded MNIST wall-clock section (bench/mnist_wallclock.py).
+
+Each budget of the equal-time comparison takes a long quiet run (the 600-s grid is two hours), so
+budgets are recorded in separate sections. This script reads the per-seed FD and mean images seen
+of every contender at every budget from the sections of docs/BENCHMARKS.md titled "MNIST, each
+contender alone ..." that were recorded at a clean commit, and draws FD against seconds and against
+images seen in one plot (``plot_curves`` of the recording script). It trains and judges nothing;
+the plot's caption names the sections it read.
+
+    python bench/mnist_curves.py            # writes docs/img/mnist_wallclock_curves.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _record import BENCHMARKS_MD, ROOT  # noqa: E402
+from mnist_wallclock import plot_curves  # noqa: E402
+
+_TITLE = "## MNIST, each contender alone with "
+
+
+def recorded_runs(markdown: str) -> tuple[list[dict], list[str]]:
+    """Per-seed runs ``{name, seconds, fd, images_seen}`` of every clean MNIST wall-clock
+    section in ``markdown``, and those sections' titles (a later section's budget replaces an
+    earlier one's)."""
+    runs: dict[tuple[str, float], list[dict]] = {}
+    titles = []
+    for section in markdown.split("\n## ")[1:]:
+        title, _, body = section.partition("\n")
+        clean = re.search(r"^- date: .*\(clean tree\)", body, re.MULTILINE)
+        if not ("## " + title).startswith(_TITLE) or not clean:
+            continue
+        titles.append(title)
+        for seconds, table in re.findall(r"\*\*(\d+) s\*\*\n\n((?:\|.*\n)+)", body):
+            header, _, *rows = table.strip().splitlines()
+            columns = [c.strip() for c in header.strip("|").split("|")]
+            for row in rows:
+                cells = dict(
+                    zip(columns, (c.strip() for c in row.strip("|").split("|")), strict=True)
+                )
+                name = cells["contender"]
+                runs[name, float(seconds)] = [
+                    {
+                        "name": name,
+                        "seconds": float(seconds),
+                        "fd": float(fd),
+                        "images_seen": float(cells["images seen"]),
+                    }
+                    for fd in cells["FD per seed"].split(" / ")
+                ]
+    return [run for seeds in runs.values() for run in seeds], titles
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "mnist_wallclock_curves.png"))
+    args = parser.parse_args()
+    runs, titles = recorded_runs(BENCHMARKS_MD.read_text())
+    if not runs:
+        raise SystemExit(f"no clean section starting {_TITLE[3:]!r} in {BENCHMARKS_MD}")
+    plot_curves(runs, Path(args.out))
+    budgets = sorted({run["seconds"] for run in runs})
+    print(f"{args.out}: budgets {', '.join(f'{b:g} s' for b in budgets)} from the sections")
+    for title in titles:
+        print(f'  "{title}"')
+
+
+if __name__ == "__main__":
+    main()
