@@ -7,7 +7,7 @@ contender alone ..." that were recorded at a clean commit, and draws FD against 
 images seen in one plot (``plot_curves`` of the recording script). It trains and judges nothing;
 the plot's caption names the sections it read.
 
-    python bench/mnist_curves.py            # writes docs/img/mnist_wallclock_curves.png
+    python bench/mnist_curves.py            # writes docs/img/mnist_curves_all_budgets.png
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def recorded_runs(markdown: str) -> tuple[list[dict], list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "mnist_wallclock_curves.png"))
+    parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "mnist_curves_all_budgets.png"))
     args = parser.parse_args()
     runs, titles = recorded_runs(BENCHMARKS_MD.read_text())
     if not runs:

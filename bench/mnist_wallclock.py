@@ -305,7 +305,10 @@ def plot_curves(runs: list[dict], path: Path) -> None:
     labels = ("training seconds (alone, all threads)", "real images seen")
     for axis, label in zip(axes, labels, strict=True):
         axis.set(xlabel=label, ylabel="FD (judge features) ↓", xscale="log", yscale="log")
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # overlapping labels
         axis.grid(alpha=0.3)
+    budgets = sorted({r["seconds"] for r in runs})
+    axes[0].set_xticks(budgets, [f"{b:g}" for b in budgets])
     axes[0].legend(fontsize=8)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
