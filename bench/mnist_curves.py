@@ -58,7 +58,8 @@ def recorded_runs(markdown: str) -> tuple[list[dict], list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "mnist_curves_all_budgets.png"))
+    default = ROOT / "docs" / "img" / "mnist_curves_all_budgets.png"
+    parser.add_argument("--out", default=str(default))
     args = parser.parse_args()
     runs, titles = recorded_runs(BENCHMARKS_MD.read_text())
     if not runs:
