@@ -621,8 +621,8 @@ class Trainer:
                     self._emit_log()
                 if self.run_dir is not None and self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint()
-                out_of_time = self._agree_on_stops(time.perf_counter() >= deadline)
-                if self._stop_requested:
+                out_of_time, interrupted = self._agree_on_stops(time.perf_counter() >= deadline)
+                if interrupted:
                     self._interrupt()
             if self._stat_count:
                 self._emit_log()
@@ -633,18 +633,25 @@ class Trainer:
         if self.dist is not None:
             self.dist.finish()
 
-    def _agree_on_stops(self, out_of_time: bool) -> bool:
-        """Whether the time budget is spent; distributed, every stop (Ctrl-C/SIGTERM, time,
-        health stop) as any rank saw it, so that all ranks leave the loop at the same step."""
+    def _agree_on_stops(self, out_of_time: bool) -> tuple[bool, bool]:
+        """Whether the time budget is spent and whether Ctrl-C/SIGTERM stops training now;
+        distributed, every stop (those two, health stop) as any rank saw it, so that all ranks
+        leave the loop at the same step.
+
+        The loop acts on the returned, agreed values only: a signal can set ``_stop_requested``
+        on one rank after the agreement, and a rank stopping on it alone would leave the others
+        waiting in the next step's collective. Such a late signal is agreed on one step later.
+        """
+        requested = self._stop_requested  # read once: a signal may set it at any moment
         if self.dist is None:
-            return out_of_time
-        stop_requested, out_of_time, health_stop = self.dist.any(
-            self._stop_requested, out_of_time, self.stop_reason is not None
+            return out_of_time, requested
+        requested, out_of_time, health_stop = self.dist.any(
+            requested, out_of_time, self.stop_reason is not None
         )
-        self._stop_requested = stop_requested
+        self._stop_requested = self._stop_requested or requested
         if health_stop and self.stop_reason is None:
             self.stop_reason = "stopped with rank 0 (its health monitor)"
-        return out_of_time
+        return out_of_time, requested
 
     @contextlib.contextmanager
     def _peers_lost(self):
