@@ -37,14 +37,7 @@ def _pixels(images: torch.Tensor) -> torch.Tensor:
 def cluster_centres(images: torch.Tensor, clusters: int, seed: int = 0) -> torch.Tensor:
     """float32 centres (K, C*s*s) of k-means (scikit-learn's mini-batch variant, 3 restarts,
     seeded) on uint8 images (N, C, H, W) area-shrunk to s = min(W, 16) pixels per side."""
-    from sklearn.cluster import MiniBatchKMeans
-
-    if not 2 <= clusters <= len(images):
-        raise GankitError(
-            f"cannot split {len(images)} images into {clusters} clusters; use 2..{len(images)}"
-        )
-    kmeans = MiniBatchKMeans(clusters, random_state=seed, batch_size=4096, n_init=3)
-    return torch.from_numpy(kmeans.fit(_pixels(images).numpy()).cluster_centers_).float()
+    return _kmeans(_pixels(images), clusters, seed)
 
 
 def nearest_cluster(images: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
@@ -55,6 +48,21 @@ def nearest_cluster(images: torch.Tensor, centres: torch.Tensor) -> torch.Tensor
             f"images of shape {tuple(images.shape[1:])} cannot be matched to cluster centres of "
             f"{centres.shape[1]} values; they belong to images of another size or channel count"
         )
+    return _nearest(pixels, centres)
+
+
+def _kmeans(pixels: torch.Tensor, clusters: int, seed: int) -> torch.Tensor:
+    from sklearn.cluster import MiniBatchKMeans
+
+    if not 2 <= clusters <= len(pixels):
+        raise GankitError(
+            f"cannot split {len(pixels)} images into {clusters} clusters; use 2..{len(pixels)}"
+        )
+    kmeans = MiniBatchKMeans(clusters, random_state=seed, batch_size=4096, n_init=3)
+    return torch.from_numpy(kmeans.fit(pixels.numpy()).cluster_centers_).float()
+
+
+def _nearest(pixels: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     # In chunks: a (N, K) distance matrix of all of MNIST at once is needless memory.
     return torch.cat([torch.cdist(chunk, centres).argmin(1) for chunk in pixels.split(8192)])
 
@@ -93,7 +101,8 @@ def clustered(
     trained model keeps) when they are ``clusters`` centres for images of this size, otherwise
     ``clusters`` new ones (:func:`cluster_centres`): data of another size or cluster count
     rebuilds the model anyway."""
-    if centres is None or centres.shape != (clusters, _pixels(data.images[:1]).shape[1]):
-        centres = cluster_centres(data.images, clusters, seed)
-    labels = nearest_cluster(data.images, centres)
+    pixels = _pixels(data.images)  # once: k-means and the labels both read them
+    if centres is None or centres.shape != (clusters, pixels.shape[1]):
+        centres = _kmeans(pixels, clusters, seed)
+    labels = _nearest(pixels, centres)
     return ClusteredImages(data, labels, torch.bincount(labels, minlength=len(centres)), centres)

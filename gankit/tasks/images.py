@@ -418,8 +418,8 @@ class ImageGAN(Generator):
             return labelled(dataset), info
         clusters = self.clusters_for(len(dataset))
         if clusters:
-            seed, kept = self.train_config.seed, self.cluster_centres
-            dataset = clustered(dataset, clusters, seed=seed, centres=kept)
+            seed = self.train_config.seed
+            dataset = clustered(dataset, clusters, seed=seed, centres=self.cluster_centres)
             info["clusters"] = dataset.sizes.tolist()
         return dataset, info
 
