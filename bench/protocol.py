@@ -13,6 +13,8 @@ produced it:
   CPU seconds stay comparable when the machine is loaded. Peak memory is the child's own
   high-water mark (``VmHWM``, sampled while it runs and reported by :func:`emit` at its end):
   ``ru_maxrss`` would not do, since Linux carries the parent's resident size across fork and exec.
+  Where an issue asks for contenders side by side, :meth:`Recording.run_together` starts them at
+  once, measures each child the same way and says so in the section.
 - **what the child did.** A child prints one JSON object as its last stdout line; ``steps`` and
   ``images_seen`` are reported in the measurement table, everything else is the child's result.
 - **the conditions.** Load average before and after, threads, seeds, machine, and the identity
@@ -44,6 +46,7 @@ import datetime
 import hashlib
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -52,6 +55,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _record import ROOT, append_text, machine  # noqa: E402
@@ -202,6 +206,7 @@ class Recording:
         self.started = time.perf_counter()
         self.measurements: list[Measurement] = []
         self.judges: dict[str, str] = {}
+        self.together = False  # whether some contenders ran side by side (run_together)
 
     def judge(self, name: str, path: str | Path) -> str:
         """Register a judge (metric network, classifier) by its file; returns its SHA-256."""
@@ -225,7 +230,25 @@ class Recording:
         A failing child stops the benchmark with the end of its stderr. Output goes through
         files rather than pipes so a chatty child never blocks on a full pipe.
         """
+        return self.run_together({name: (argv, seed)}, threads=threads, env=env)[0]
+
+    def run_together(
+        self,
+        jobs: dict[str, tuple[Sequence[str], int | None]],
+        *,
+        threads: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> list[Measurement]:
+        """Start every job (``name -> (argv, seed)``) at once, ``threads`` threads each.
+
+        For the benchmarks whose issue asks for contenders side by side: they share the machine
+        and its load alike. Each child is still measured by its own ``rusage`` and high-water
+        mark, and the section says the contenders ran together. A failing child stops the others
+        and the benchmark with the end of its stderr.
+        """
         threads = threads or os.cpu_count() or 1
+        if len(jobs) > 1:
+            self.together = True
         child_env = {
             **os.environ,
             **(env or {}),
@@ -237,24 +260,56 @@ class Recording:
             ),
         }
         with contextlib.ExitStack() as files:
-            out = files.enter_context(tempfile.TemporaryFile("w+"))
-            err = files.enter_context(tempfile.TemporaryFile("w+"))
             started = time.perf_counter()
-            process = subprocess.Popen(list(argv), stdout=out, stderr=err, text=True, env=child_env)
-            peak = 0.0
-            while True:
-                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-                if pid:
-                    break
-                peak = max(peak, high_water_mb(process.pid))
+            running = {}
+            for name, (argv, _) in jobs.items():
+                out = files.enter_context(tempfile.TemporaryFile("w+"))
+                err = files.enter_context(tempfile.TemporaryFile("w+"))
+                process = subprocess.Popen(
+                    list(argv), stdout=out, stderr=err, text=True, env=child_env
+                )
+                running[name] = (process, out, err)
+            peaks = dict.fromkeys(jobs, 0.0)
+            ended: dict[str, tuple[resource.struct_rusage, float]] = {}  # rusage, wall s
+            while len(ended) < len(running):
+                for name, (process, _, err) in running.items():
+                    if name in ended:
+                        continue
+                    pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                    if not pid:
+                        peaks[name] = max(peaks[name], high_water_mb(process.pid))
+                        continue
+                    ended[name] = (usage, time.perf_counter() - started)
+                    process.returncode = os.waitstatus_to_exitcode(status)
+                    if process.returncode != 0:
+                        for other, _, _ in running.values():
+                            if other.returncode is None:
+                                other.kill()
+                                other.wait()
+                        err.seek(0)
+                        seed = jobs[name][1]
+                        raise SystemExit(f"{name} (seed {seed}) failed:\n{err.read()[-3000:]}")
                 time.sleep(_POLL_SECONDS)
-            wall = time.perf_counter() - started
-            process.returncode = os.waitstatus_to_exitcode(status)
-            out.seek(0)
-            err.seek(0)
-            if process.returncode != 0:
-                raise SystemExit(f"{name} (seed {seed}) failed:\n{err.read()[-3000:]}")
-            lines = out.read().strip().splitlines()
+            measured = []
+            for name, (_, out, _) in running.items():
+                out.seek(0)
+                measured.append(
+                    self._measure(name, jobs[name][1], threads, *ended[name], peaks[name], out)
+                )
+        return measured
+
+    def _measure(
+        self,
+        name: str,
+        seed: int | None,
+        threads: int,
+        usage: resource.struct_rusage,
+        wall: float,
+        peak: float,
+        out: IO[str],
+    ) -> Measurement:
+        """One ended child's measurement, from its rusage and its last stdout line (JSON)."""
+        lines = out.read().strip().splitlines()
         try:
             result = json.loads(lines[-1]) if lines else {}
         except json.JSONDecodeError as e:
@@ -312,11 +367,19 @@ class Recording:
         )
         return "\n".join([head, *(m.row() for m in self.measurements)])
 
+    def _how_measured(self) -> str:
+        if self.together:
+            return (
+                "Each contender's run; contenders ran side by side, so CPU seconds (each child's "
+                "own rusage) show what each got of the shared machine:"
+            )
+        return "Each contender's run, measured alone:"
+
     def write(self, body: str) -> str:
         """Append the section (header, body, measurement table) unless ``--no-record``."""
         section = (
             f"\n## {self.title}\n\n{self.header()}\n\n{body.rstrip()}\n\n"
-            f"Each contender's run, measured alone:\n\n{self.table()}\n"
+            f"{self._how_measured()}\n\n{self.table()}\n"
         )
         if self.record:
             append_text(section, self.root / "docs" / "BENCHMARKS.md")  # also prints it

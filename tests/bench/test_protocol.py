@@ -3,6 +3,7 @@
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,39 @@ def test_run_seeds_appends_each_seed_and_returns_the_results_in_order(repo):
     results = rec.run_seeds("echo", [sys.executable, "-c", echo, "--seed-follows"], [3, 1])
     assert results == [{"seed": 3}, {"seed": 1}]
     assert [m.seed for m in rec.measurements] == [3, 1]
+
+
+def test_run_together_starts_the_children_at_once_and_measures_each_by_its_own_rusage(repo):
+    rec = protocol.Recording("Side by side", _options(), root=repo)
+    burn = (
+        "import json, time\n"
+        "t = time.process_time()\n"
+        "while time.process_time() - t < {cpu}: pass\n"
+        "print(json.dumps({{'steps': {steps}}}))\n"
+    )
+    started = time.perf_counter()
+    light, heavy = rec.run_together(
+        {
+            "light": ([sys.executable, "-c", burn.format(cpu=0.2, steps=1)], 0),
+            "heavy": ([sys.executable, "-c", burn.format(cpu=0.8, steps=2)], 1),
+        },
+        threads=1,
+    )
+    assert (light.name, light.seed, light.result) == ("light", 0, {"steps": 1})
+    assert (heavy.name, heavy.seed, heavy.result) == ("heavy", 1, {"steps": 2})
+    assert 0.2 <= light.cpu_seconds < 0.8 <= heavy.cpu_seconds  # neither billed for the other
+    # together, not one after the other (2 cores here; one core would still overlap the starts)
+    assert time.perf_counter() - started < light.wall_seconds + heavy.wall_seconds
+    rec.write("")
+    assert "contenders ran side by side" in (repo / "docs" / "BENCHMARKS.md").read_text()
+
+
+def test_a_failing_child_run_together_stops_the_others(repo):
+    rec = protocol.Recording("t", _options(), root=repo)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    t0 = time.perf_counter()
+    with pytest.raises(SystemExit, match="bad .seed 1. failed:\n.*boom"):
+        rec.run_together(
+            {"slow": (sleeper, 0), "bad": ([sys.executable, "-c", "raise SystemExit('boom')"], 1)}
+        )
+    assert time.perf_counter() - t0 < 30  # the sleeper was killed, not awaited
