@@ -3,9 +3,11 @@
 Each budget of the equal-time comparison takes a long quiet run (the 600-s grid is two hours), so
 budgets are recorded in separate sections. This script reads the per-seed FD and mean images seen
 of every contender at every budget from the sections of docs/BENCHMARKS.md titled "MNIST, each
-contender alone ..." that were recorded at a clean commit, and draws FD against seconds and against
-images seen in one plot (``plot_curves`` of the recording script). It trains and judges nothing;
-the plot's caption names the sections it read.
+contender alone ..." that were recorded at a clean commit with the newest section's judge (FD
+under another judge is on another scale), and draws FD against seconds and against images seen
+in one plot (``plot_curves`` of the recording script). A grid recorded in parts (a few contenders
+per section) comes together the same way. It trains and judges nothing; it prints the sections it
+read and those it left out.
 
     python bench/mnist_curves.py            # writes docs/img/mnist_curves_all_budgets.png
 """
@@ -24,16 +26,24 @@ from mnist_wallclock import plot_curves  # noqa: E402
 _TITLE = "## MNIST, each contender alone with "
 
 
-def recorded_runs(markdown: str) -> tuple[list[dict], list[str]]:
-    """Per-seed runs ``{name, seconds, fd, images_seen}`` of every clean MNIST wall-clock
-    section in ``markdown``, and those sections' titles (a later section's budget replaces an
-    earlier one's)."""
-    runs: dict[tuple[str, float], list[dict]] = {}
-    titles = []
+def recorded_runs(markdown: str) -> tuple[list[dict], list[str], list[str]]:
+    """Per-seed runs ``{name, seconds, fd, images_seen}`` of the clean MNIST wall-clock sections
+    in ``markdown`` judged like the newest one; the titles of the sections read, and of the clean
+    ones left out for another judge. A later section's (contender, budget) replaces an earlier
+    one's."""
+    sections = []
     for section in markdown.split("\n## ")[1:]:
         title, _, body = section.partition("\n")
         clean = re.search(r"^- date: .*\(clean tree\)", body, re.MULTILINE)
-        if not ("## " + title).startswith(_TITLE) or not clean:
+        if ("## " + title).startswith(_TITLE) and clean:
+            judge = re.search(r"^- judges: (.*)$", body, re.MULTILINE)
+            sections.append((title, judge.group(1) if judge else None, body))
+    newest_judge = sections[-1][1] if sections else None
+    runs: dict[tuple[str, float], list[dict]] = {}
+    titles, other_judge = [], []
+    for title, judge, body in sections:
+        if judge != newest_judge:
+            other_judge.append(title)
             continue
         titles.append(title)
         for seconds, table in re.findall(r"\*\*(\d+) s\*\*\n\n((?:\|.*\n)+)", body):
@@ -53,7 +63,7 @@ def recorded_runs(markdown: str) -> tuple[list[dict], list[str]]:
                     }
                     for fd in cells["FD per seed"].split(" / ")
                 ]
-    return [run for seeds in runs.values() for run in seeds], titles
+    return [run for seeds in runs.values() for run in seeds], titles, other_judge
 
 
 def main() -> None:
@@ -61,7 +71,7 @@ def main() -> None:
     default = ROOT / "docs" / "img" / "mnist_curves_all_budgets.png"
     parser.add_argument("--out", default=str(default))
     args = parser.parse_args()
-    runs, titles = recorded_runs(BENCHMARKS_MD.read_text())
+    runs, titles, other_judge = recorded_runs(BENCHMARKS_MD.read_text())
     if not runs:
         raise SystemExit(f"no clean section starting {_TITLE[3:]!r} in {BENCHMARKS_MD}")
     plot_curves(runs, Path(args.out))
@@ -69,6 +79,8 @@ def main() -> None:
     print(f"{args.out}: budgets {', '.join(f'{b:g} s' for b in budgets)} from the sections")
     for title in titles:
         print(f'  "{title}"')
+    for title in other_judge:
+        print(f'  left out (another judge): "{title}"')
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ Recorded under the protocol (bench/protocol.py): every contender trains **alone*
 other, with the machine's threads (a user's situation), for each budget in ``--seconds`` and each
 seed in ``--seeds``; its CPU seconds, wall seconds, peak memory, steps and images seen are
 measured from its own process. Each then writes 10,000 samples at 28x28. One judge scores them
-all: an MNIST classifier this script trains once (two epochs, seed 0; cached under the output
-folder, its sha256 in the section), whose penultimate features give the Fréchet distance (FD) and
-KID against the 10,000 MNIST test images, plus precision/recall (k=3) and class coverage. With
+all: an MNIST classifier this script trains once (two epochs, seed 0; cached in bench/out/judges/
+with the other benchmarks it judges; its sha256 in the section), whose penultimate features give
+the Fréchet distance (FD) and KID against the 10,000 MNIST test images, plus precision/recall
+(k=3) and class coverage. With
 several budgets the section also plots FD against seconds and against images seen for every
 contender, so the reader sees whether the recipe or only the throughput wins.
 
@@ -16,6 +17,10 @@ The peer scripts seed torch with a fixed 0; the wrapper here maps that call to t
     python bench/mnist_wallclock.py --seconds 300 600 1800 --seeds 0 1 2   # the recorded grid
     python bench/mnist_wallclock.py --seconds 60 --seeds 0 --no-record --gankit default
     python bench/mnist_wallclock.py --gankit default default:model.g_width=32 --no-peers
+
+A grid too long for one quiet window is recorded in parts, a few contenders per section
+(``--gankit default --no-peers``, ``--gankit --peers modern``); bench/mnist_curves.py draws the
+parts recorded with the same judge as one plot.
 
 A contender ``preset:key=value:model.key=value`` overrides training or model settings (ablations).
 """
@@ -61,6 +66,8 @@ PEERS = {
     "peer: classic DCGAN recipe": "mnist_dcgan_recipe.py",
     "peer: modern recipe (lazy R1 + EMA)": "mnist_modern_recipe.py",
 }
+# --peers' short names
+PEER_KEYS = dict(zip(("dcgan", "modern"), PEERS, strict=True))
 
 
 def train_contender(
@@ -231,8 +238,8 @@ def contenders(args: argparse.Namespace) -> dict[str, list[str]]:
     """Contender name -> the worker flags that train it (``--contender`` or ``--peer``)."""
     chosen = {f"gankit `{spec}`": ["--contender", spec] for spec in args.gankit}
     if not args.no_peers:
-        for name, script in PEERS.items():
-            chosen[name] = ["--peer", str(peers_dir() / script)]
+        for key in args.peers:
+            chosen[PEER_KEYS[key]] = ["--peer", str(peers_dir() / PEERS[PEER_KEYS[key]])]
     return chosen
 
 
@@ -336,6 +343,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--gankit", nargs="*", default=["default", "dcgan"], help="gankit presets")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument(
+        "--peers",
+        nargs="+",
+        choices=list(PEER_KEYS),
+        default=list(PEER_KEYS),
+        help="which peers (a long grid can be recorded a few contenders per section)",
+    )
     parser.add_argument("--out", default="bench/out/mnist_wallclock")
     protocol.add_arguments(parser)
     parser.add_argument("--contender", help=argparse.SUPPRESS)
@@ -355,11 +369,14 @@ def main() -> None:
         f"({', '.join(budget(argparse.Namespace(steps=args.steps, seconds=b)) for b in budgets)}"
         f"; seeds {', '.join(map(str, args.seeds))})"
     )
+    if set(contenders(args)) != set(contenders(parser.parse_args([]))):  # a part of a grid
+        title += f"; part: {', '.join(contenders(args))}"
     rec = protocol.Recording(title, args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    judge = load_or_train_judge(mnist, out / "judge")
-    rec.judge("MNIST judge `basic`", out / "judge" / "classifier.safetensors")
+    judge_dir = judge_dir_for("basic")  # one cache for every benchmark judged by `basic`
+    judge = load_or_train_judge(mnist, judge_dir)
+    rec.judge("MNIST judge `basic`", judge_dir / "classifier.safetensors")
 
     runs = []
     for seconds in budgets:
@@ -389,7 +406,7 @@ def main() -> None:
         sections.append(f"**{budget(argparse.Namespace(steps=args.steps, seconds=seconds))}**"
                         f"\n\n{table}")  # fmt: skip
     body = (
-        f"{judge_note(out / 'judge')} FD/KID on its 128-d penultimate features; {args.n} "
+        f"{judge_note(judge_dir)} FD/KID on its 128-d penultimate features; {args.n} "
         f"samples per contender against the 10,000 MNIST test images. The judge's floor, "
         f"{args.n} real training digits (seeded draw) against the same test images: FD "
         f"{floor:.2f}. Sample grids: `{out}/*.png`.\n\n" + "\n\n".join(sections) + "\n"
