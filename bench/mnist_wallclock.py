@@ -7,9 +7,9 @@ measured from its own process. Each then writes 10,000 samples at 28x28. One jud
 all: an MNIST classifier this script trains once (two epochs, seed 0; cached in bench/out/judges/
 with the other benchmarks it judges; its sha256 in the section), whose penultimate features give
 the Fréchet distance (FD) and KID against the 10,000 MNIST test images, plus precision/recall
-(k=3) and class coverage. With
-several budgets the section also plots FD against seconds and against images seen for every
-contender, so the reader sees whether the recipe or only the throughput wins.
+(k=3) and class coverage. With several budgets the section also plots FD against seconds and
+against images seen for every contender, so the reader sees whether the recipe or only the
+throughput wins.
 
 The peer scripts seed torch with a fixed 0; the wrapper here maps that call to the run's seed
 (seed 0 is the peer exactly as shipped). "Images seen" counts the real images D trained on.
