@@ -6,7 +6,7 @@ each writes 10,000 samples at 28x28. A class-conditional model, sampled without 
 draws the balanced cycle of classes 0, 1, ..., 9, 0, ... (``ImageGAN.sample``'s documented
 default), so sample ``i`` was asked to be digit ``i % 10``. One MNIST judge (by default the
 ``strong`` recipe of mnist_wallclock's ``JUDGES``, ~99.5 % on real test digits, trained once and
-cached under bench/out/judges/ keyed by its recipe) scores:
+kept in bench/judges/ keyed by its recipe) scores:
 
 - **accuracy**: how often the judge reads the requested digit, overall and per class (goal: 99 %);
 - **FD** on the judge's penultimate features against the 10,000 MNIST test images, and per class

@@ -4,8 +4,8 @@ Recorded under the protocol (bench/protocol.py): every contender trains **alone*
 other, with the machine's threads (a user's situation), for each budget in ``--seconds`` and each
 seed in ``--seeds``; its CPU seconds, wall seconds, peak memory, steps and images seen are
 measured from its own process. Each then writes 10,000 samples at 28x28. One judge scores them
-all: an MNIST classifier this script trains once (two epochs, seed 0; cached in bench/out/judges/
-with the other benchmarks it judges; its sha256 in the section), whose penultimate features give
+all: an MNIST classifier trained once (two epochs, seed 0) and kept in bench/judges/ with the
+other benchmarks' judges (its sha256 in the section), whose penultimate features give
 the Fréchet distance (FD) and KID against the 10,000 MNIST test images, plus precision/recall
 (k=3) and class coverage. With several budgets the section also plots FD against seconds and
 against images seen for every contender, so the reader sees whether the recipe or only the
@@ -140,8 +140,15 @@ JUDGES = {
 }
 
 
-def judge_dir_for(recipe: str, root: Path = ROOT / "bench" / "out" / "judges") -> Path:
-    """The cache folder of a judge recipe, keyed by a hash of the recipe itself."""
+def judge_dir_for(recipe: str, root: Path = ROOT / "bench" / "judges") -> Path:
+    """The folder of a judge recipe, keyed by a hash of the recipe itself.
+
+    Judges are kept in the repository, not retrained per checkout: the same recipe and seed give
+    other weights on another thread count or torch build (1 and 2 threads: two different
+    judges, each reproducible), and FD under another judge is on another scale, so sections
+    recorded in different sessions compare only through the same file. A recipe trained for the
+    first time lands here untracked: commit it, since the next recording refuses a dirty tree.
+    """
     key = hashlib.sha256(json.dumps(JUDGES[recipe], sort_keys=True).encode()).hexdigest()[:12]
     return root / f"{recipe}-{key}"
 
