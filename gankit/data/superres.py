@@ -243,7 +243,7 @@ class SRPatches:
     images: tuple[torch.Tensor, ...]  # uint8 (3, H, W), each at least `patch` on both sides
     scale: int
     patch: int  # HR patch side; a multiple of scale
-    name: str = "skimage-photos"
+    name: str = "images"  # what reports and config.json call the data
     zoom: float = 1.0  # largest random shrink of the source; 1 = crops at the source's scale
     conditional = True
 
@@ -267,7 +267,7 @@ class SRPatches:
         images: Sequence[torch.Tensor],
         scale: int,
         patch: int,
-        name: str = "skimage-photos",
+        name: str = "images",
         zoom: float = 1.0,
     ) -> SRPatches:
         return cls(tuple(images), scale, patch, name, zoom)

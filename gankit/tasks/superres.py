@@ -331,7 +331,9 @@ class SuperResolution(Translator):
             photos = self.data_info.get("photos") or (
                 list(ORIGINAL_PHOTOS) if legacy else available_training_images()
             )
-            dataset = SRPatches.from_images(training_images(photos), scale, patch, zoom=zoom)
+            dataset = SRPatches.from_images(
+                training_images(photos), scale, patch, name=SHIPPED, zoom=zoom
+            )
         else:
             folder = Path(str(source)).expanduser()
             if not folder.is_dir():

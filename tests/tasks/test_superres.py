@@ -243,6 +243,7 @@ def test_shipped_photos_and_zoom_are_recorded_and_legacy_runs_keep_theirs():
     data, info = fresh.open_data("photos")
     assert info["zoom"] == data.zoom == ZOOM
     assert info["photos"] == available_training_images() and len(data.images) == len(info["photos"])
+    assert info["name"] == "photos"  # several packages' photographs, not only scikit-image's
     # A run saved before the zoom and the optional photos resumes on exactly what it had.
     legacy = SuperResolution("psnr", scale=4, patch=32)
     legacy.data_info = {"source": "photos", "scale": 4, "patch": 32}
