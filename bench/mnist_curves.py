@@ -7,7 +7,7 @@ contender alone ..." that were recorded at a clean commit with the newest sectio
 under another judge is on another scale), and draws FD against seconds and against images seen
 in one plot (``plot_curves`` of the recording script). A grid recorded in parts (a few contenders
 per section) comes together the same way. It trains and judges nothing; it prints the sections it
-read and those it left out.
+read and those it left out, and one merged table per budget.
 
     python bench/mnist_curves.py            # writes docs/img/mnist_curves_all_budgets.png
 """
@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import protocol  # noqa: E402
 from _record import BENCHMARKS_MD, ROOT  # noqa: E402
 from mnist_wallclock import plot_curves  # noqa: E402
 
@@ -66,6 +68,33 @@ def recorded_runs(markdown: str) -> tuple[list[dict], list[str], list[str]]:
     return [run for seeds in runs.values() for run in seeds], titles, other_judge
 
 
+def merged_tables(runs: list[dict]) -> str:
+    """One table per budget over every section read: FD mean ± std and per seed, images seen,
+    and each contender's mean FD as a fraction of every other's (the issue's goals are ratios).
+    A grid recorded in parts is read here as one."""
+    parts = []
+    for seconds in sorted({r["seconds"] for r in runs}):
+        here = [r for r in runs if r["seconds"] == seconds]
+        names = list(dict.fromkeys(r["name"] for r in here))
+        fd = {n: statistics.fmean(r["fd"] for r in here if r["name"] == n) for n in names}
+        rows = [
+            f"**{seconds:g} s**",
+            "",
+            "| contender | FD ↓ | FD per seed | images seen | mean FD / each contender's |",
+            "|---|---|---|---:|---|",
+        ]
+        for name in names:
+            mine = [r for r in here if r["name"] == name]
+            ratios = ", ".join(f"{fd[name] / fd[o]:.2f} × {o}" for o in names if o != name)
+            rows.append(
+                f"| {name} | {protocol.mean_std([r['fd'] for r in mine], digits=1)} | "
+                f"{' / '.join(format(r['fd'], '.1f') for r in mine)} | "
+                f"{statistics.fmean(r['images_seen'] for r in mine):,.0f} | {ratios or '–'} |"
+            )
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default = ROOT / "docs" / "img" / "mnist_curves_all_budgets.png"
@@ -81,6 +110,7 @@ def main() -> None:
         print(f'  "{title}"')
     for title in other_judge:
         print(f'  left out (another judge): "{title}"')
+    print(merged_tables(runs))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from mnist_curves import recorded_runs  # noqa: E402
+from mnist_curves import merged_tables, recorded_runs  # noqa: E402
 
 HEADER = (
     "| contender | FD ↓ | FD per seed | KID ↓ | precision ↑ | recall ↑ | classes | steps "
@@ -61,3 +61,8 @@ def test_sections_judged_by_another_judge_than_the_newest_are_left_out():
     assert sorted((r["name"], r["fd"]) for r in runs) == [
         ("gankit `default`", 5.0), ("gankit `default`", 6.0), ("peer", 30.0), ("peer", 40.0),
     ]  # fmt: skip
+
+    table = merged_tables(runs)
+    assert table.startswith("**1800 s**")
+    assert "| gankit `default` | 5.5 ± 0.7 (n = 2, below the 3 seeds a headline needs) |" in table
+    assert "| 5.0 / 6.0 | 9 | 0.16 × peer |" in table and "| 6.36 × gankit `default` |" in table
