@@ -30,6 +30,16 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _burner(cpu: float, result: str, before: str = "") -> list[str]:
+    """A child that burns ``cpu`` CPU seconds, prints ``before``, then ``result`` as JSON."""
+    code = (
+        "import json, os, time\n"
+        "t = time.process_time()\n"
+        f"while time.process_time() - t < {cpu}: pass\n{before}print(json.dumps({result}))\n"
+    )
+    return [sys.executable, "-c", code]
+
+
 def _options(**kw) -> argparse.Namespace:
     return argparse.Namespace(**{"not_citable": False, "no_record": False, **kw})
 
@@ -66,15 +76,8 @@ def test_recording_refuses_a_dirty_tree_unless_marked_not_citable(repo):
 
 def test_run_measures_the_child_alone_and_reads_its_json(repo):
     rec = protocol.Recording("t", _options(), root=repo)
-    burn = (
-        "import json, os, time\n"
-        "t = time.process_time()\n"
-        "while time.process_time() - t < 0.3: pass\n"
-        "print('progress line')\n"
-        "print(json.dumps({'steps': 5, 'images_seen': 320, "
-        "'threads': os.environ['OMP_NUM_THREADS']}))\n"
-    )
-    m = rec.run("burner", [sys.executable, "-c", burn], seed=7, threads=1)
+    result = "{'steps': 5, 'images_seen': 320, 'threads': os.environ['OMP_NUM_THREADS']}"
+    m = rec.run("burner", _burner(0.3, result, "print('progress line')\n"), seed=7, threads=1)
     assert m.cpu_seconds >= 0.3 and m.wall_seconds >= 0.3
     assert m.peak_mb > 1
     assert m.result == {"steps": 5, "images_seen": 320, "threads": "1"}
@@ -142,18 +145,9 @@ def test_run_seeds_appends_each_seed_and_returns_the_results_in_order(repo):
 
 def test_run_together_starts_the_children_at_once_and_measures_each_by_its_own_rusage(repo):
     rec = protocol.Recording("Side by side", _options(), root=repo)
-    burn = (
-        "import json, time\n"
-        "t = time.process_time()\n"
-        "while time.process_time() - t < {cpu}: pass\n"
-        "print(json.dumps({{'steps': {steps}}}))\n"
-    )
     started = time.perf_counter()
     light, heavy = rec.run_together(
-        {
-            "light": ([sys.executable, "-c", burn.format(cpu=0.2, steps=1)], 0),
-            "heavy": ([sys.executable, "-c", burn.format(cpu=0.8, steps=2)], 1),
-        },
+        {"light": (_burner(0.2, "{'steps': 1}"), 0), "heavy": (_burner(0.8, "{'steps': 2}"), 1)},
         threads=1,
     )
     assert (light.name, light.seed, light.result) == ("light", 0, {"steps": 1})
