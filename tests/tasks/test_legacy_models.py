@@ -31,7 +31,9 @@ def test_unconditional_images():
     gan, expected = _model("images")
     assert isinstance(gan, Generator)
     assert torch.equal(gan.generate(4, seed=3), expected["sample"])
-    assert torch.equal(gan.generate_raw(4, seed=3), expected["raw"])
+    # G's floats depend on the CPU's vector kernels: on an AVX2-only machine they land 1.4e-9
+    # from the fixture written on another machine; the 8-bit samples above stay exact.
+    torch.testing.assert_close(gan.generate_raw(4, seed=3), expected["raw"], rtol=0, atol=1e-6)
     assert torch.equal(gan.sample(4, seed=3), expected["sample"])
 
 
