@@ -144,7 +144,7 @@ def judge_dir_for(recipe: str, root: Path = ROOT / "bench" / "judges") -> Path:
     """The folder of a judge recipe, keyed by a hash of the recipe itself.
 
     Judges are kept in the repository, not retrained per checkout: the same recipe and seed give
-    other weights on another thread count or torch build (1 and 2 threads: two different
+    other weights on another thread count, CPU or torch build (1 and 2 threads: two different
     judges, each reproducible), and FD under another judge is on another scale, so sections
     recorded in different sessions compare only through the same file. A recipe trained for the
     first time lands here untracked: commit it, since the next recording refuses a dirty tree.
