@@ -93,11 +93,9 @@ def train_contender(
     np.save(out, gan.generate(n, seed=seed)[:, 0].numpy())
     # The model itself too, so that another benchmark can score it without training it again.
     save_trained(gan, out.parent / out.stem)
-    config = gan.train_config
-    per_step = config.batch_size * config.accum_steps * config.n_critic
     steps_done = gan.history["steps"]
     print(f"steps={steps_done} img/s={gan.history['img_per_s']:.0f}")
-    return {"steps": steps_done, "images_seen": steps_done * per_step}
+    return {"steps": steps_done, "images_seen": steps_done * gan.train_config.images_per_step}
 
 
 def run_peer(script: Path, mnist: Path, seconds: float, n: int, out: Path, seed: int) -> dict:

@@ -105,12 +105,11 @@ class ModeCheckpoints(Callback):
         self.gan.prepare_inference(trainer.data)
         self.samples = self.gan.generate(self.n, seed=0)  # uint8 (n, 3, 28, 28)
         stats = mode_coverage(classify(self.judge, self.samples), NUM_MODES)
-        per_step = trainer.config.batch_size * trainer.config.accum_steps * trainer.config.n_critic
         self.points.append(
             {
                 "seconds": round(trained, 1),
                 "steps": trainer.step,
-                "images_seen": trainer.step * per_step,
+                "images_seen": trainer.step * trainer.config.images_per_step,
                 "modes": stats["modes"],
                 "kl": stats["kl_to_uniform"],
             }

@@ -95,7 +95,7 @@ def run_one(recipe: str, kind: str, seed: int, steps: int, coverage_weight: floa
         "hq": stats["high_quality_fraction"],
         "alarms": gan.history.get("alarms_fired", {}),
         "steps": gan.history["steps"],
-        "images_seen": gan.history["steps"] * cfg.batch_size * cfg.accum_steps * cfg.n_critic,
+        "images_seen": gan.history["steps"] * cfg.images_per_step,
     }
 
 

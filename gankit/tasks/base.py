@@ -296,12 +296,7 @@ class GANTask:
             "steps_this_run": steps_done,
             "seconds_this_run": round(seconds, 2),
             "img_per_s": round(
-                steps_done
-                * self.train_config.batch_size
-                * self.train_config.accum_steps
-                * self.train_config.n_critic
-                / max(seconds, 1e-9),
-                1,
+                steps_done * self.train_config.images_per_step / max(seconds, 1e-9), 1
             ),
             "device": str(trainer.device),
         }

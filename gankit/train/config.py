@@ -136,6 +136,15 @@ class TrainConfig:
         "health alarms that end training early (a normal end), e.g. mode_collapse,d_winning or any",
     )
 
+    @property
+    def images_per_step(self) -> int:
+        """Real images D trains on in one step (``n_critic`` updates of ``accum_steps`` batches).
+
+        >>> TrainConfig(steps=10, batch_size=64, n_critic=2).images_per_step
+        128
+        """
+        return self.batch_size * self.accum_steps * self.n_critic
+
     def __post_init__(self) -> None:
         for check in CHECKS:
             for spec in fields(self):

@@ -715,7 +715,7 @@ class Trainer:
     def _emit_log(self) -> None:
         now, last_step = time.perf_counter(), self._last_log[1]
         cfg = self.config
-        images = (self.step - last_step) * cfg.batch_size * cfg.accum_steps * cfg.n_critic
+        images = (self.step - last_step) * cfg.images_per_step
         record: dict[str, float] = {"step": self.step}
         record.update({k: float(v) / self._stat_counts[k] for k, v in self._stat_sums.items()})
         record["img_per_s"] = images / max(now - self._last_log[0], 1e-9)
